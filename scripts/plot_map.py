@@ -1,0 +1,4 @@
+from mnist_oip.jobs import logged, plot_map
+
+with logged(snakemake.log[0]):
+    plot_map(snakemake.input.result, int(snakemake.wildcards.map), snakemake.params.figures, snakemake.output[0])

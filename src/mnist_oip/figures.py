@@ -1,0 +1,86 @@
+"""Figures and tables: one map's seeds and OIPs, the gallery of all maps, training curves, the summary."""
+
+import csv
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .storage import atomic_path, save_text  # noqa: E402
+
+
+def display(image, contrast=False):
+    """An image scaled to [0, 1] for showing; `contrast` clips the 2 % tails first."""
+    image = np.asarray(image, np.float64).squeeze()
+    low, high = np.percentile(image, [2, 98]) if contrast else (image.min(), image.max())
+    return np.clip((image - low) / (high - low), 0, 1) if high > low else np.zeros_like(image)
+
+
+def _save(fig, path):
+    with atomic_path(path, ".png") as tmp:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def map_figure(result, map_index, path, contrast=False):
+    """Rows of start image above OIP, for the precursor seeds and the random starts, with their losses."""
+    rows = [(name, result[f"{name}_starts"], result[f"{name}_oips"], result[f"{name}_losses"])
+            for name in ("precursor", "random") if len(result[f"{name}_oips"])]
+    columns = max(len(starts) for _, starts, _, _ in rows)
+    fig, axes = plt.subplots(2 * len(rows), columns, figsize=(1.3 * columns, 2.9 * len(rows)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for r, (name, starts, oips, losses) in enumerate(rows):
+        for c in range(len(starts)):
+            axes[2 * r, c].imshow(display(starts[c], contrast), cmap="gray", vmin=0, vmax=1)
+            axes[2 * r, c].set_title(f"{name} start" if c == 0 else "", fontsize=7, loc="left")
+            axes[2 * r + 1, c].imshow(display(oips[c], contrast), cmap="gray", vmin=0, vmax=1)
+            axes[2 * r + 1, c].set_title(f"{losses[c]:.3g}", fontsize=7)
+    fig.suptitle(f"map {map_index}: start images and their OIPs (loss = mean activation)", fontsize=9)
+    _save(fig, path)
+
+
+def gallery(best, path, contrast=False, columns=16):
+    """Every map's best OIP; `best` is a list of (map index, image, loss, found)."""
+    rows = int(np.ceil(len(best) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (index, image, loss, found) in zip(axes.flat, best):
+        ax.imshow(display(image, contrast) if found else np.zeros((28, 28)), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"{index}: {loss:.2g}" if found else f"{index}: none", fontsize=6)
+    fig.suptitle("best OIP of every map", fontsize=10)
+    _save(fig, path)
+
+
+def training_curves(history, path):
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
+    for key in ("loss", "val_loss"):
+        ax_loss.plot(history[key], label=key)
+    for key in ("accuracy", "val_accuracy"):
+        ax_acc.plot(history[key], label=key)
+    for ax, title in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def write_table(rows, csv_path, markdown_path, preamble=""):
+    """`rows` (list of dicts, same keys) as CSV and as a Markdown table after `preamble`."""
+    columns = list(rows[0])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    save_text(csv_path, buffer.getvalue())
+    lines = [preamble, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows]
+    save_text(markdown_path, "\n".join(lines) + "\n")
+
+
+def _cell(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,36 @@
+rule plot_map:
+    input:
+        result=rules.optimize_oips.output.result,
+    output:
+        report(
+            "results/maps/{layer}/{map}/figure.png",
+            caption="../report/map.rst",
+            category="Maps",
+            labels={"layer": "{layer}", "map": "{map}"},
+        ),
+    params:
+        figures=config["figures"],
+    log:
+        "results/logs/plot_map/{layer}/{map}.log",
+    benchmark:
+        "results/benchmarks/plot_map/{layer}/{map}.tsv"
+    script:
+        "../../scripts/plot_map.py"
+
+
+rule summarize:
+    input:
+        results=expand(rules.optimize_oips.output.result, layer=LAYER, map=MAPS),
+        summaries=expand(rules.optimize_oips.output.summary, layer=LAYER, map=MAPS),
+    output:
+        gallery=report("results/gallery.png", caption="../report/gallery.rst", category="Overview"),
+        csv="results/summary.csv",
+        markdown=report("results/summary.md", caption="../report/summary.rst", category="Overview"),
+    params:
+        figures=config["figures"],
+    log:
+        "results/logs/summarize.log",
+    benchmark:
+        "results/benchmarks/summarize.tsv"
+    script:
+        "../../scripts/summarize.py"

@@ -1,0 +1,32 @@
+rule train_cnn:
+    input:
+        arrays=rules.prepare_dataset.output.arrays,
+        info=rules.prepare_dataset.output.info,
+    output:
+        model="results/model/cnn.keras",
+        history="results/model/history.json",
+    params:
+        model=config["model"],
+        training=config["training"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/logs/train_cnn.log",
+    benchmark:
+        "results/benchmarks/train_cnn.tsv"
+    script:
+        "../../scripts/train_cnn.py"
+
+
+rule plot_training:
+    input:
+        rules.train_cnn.output.history,
+    output:
+        report("results/figures/training.png", caption="../report/training.rst", category="Training"),
+    log:
+        "results/logs/plot_training.log",
+    benchmark:
+        "results/benchmarks/plot_training.tsv"
+    script:
+        "../../scripts/plot_training.py"
