@@ -71,17 +71,21 @@ def _conv_layer(model, layer_name):
 def map_model(model, layer_name, map_index, pre_activation=False):
     """A model image -> one map of `layer_name`: the layers before it, then that single filter.
 
-    Computing one filter instead of the whole layer is the cheap way to the map; with `pre_activation`
-    the filter's activation is dropped (the convolution before the ReLU).
+    Two savings over the full model, neither changing the result: only the target filter is computed, and
+    the input is cropped to the pixels that reach the map at all (floor-mode pooling drops the border).
+    With `pre_activation` the filter's activation is dropped (the convolution before the ReLU).
     """
     target = _conv_layer(model, layer_name)
     if not 0 <= map_index < target.filters:
         raise ModelError(f"map {map_index} does not exist: layer {layer_name!r} has maps 0..{target.filters - 1}")
+    chain = model.layers[1 : model.layers.index(target)]
     inputs = keras.Input(model.input_shape[1:])
     x = inputs
-    for layer in model.layers[1:]:
-        if layer is target:
-            break
+    used = _used_input_extent(chain + [target], target.output.shape[1:3])
+    if used is not None and used != tuple(model.input_shape[1:3]):
+        size = model.input_shape[1:3]
+        x = keras.layers.Cropping2D(((0, size[0] - used[0]), (0, size[1] - used[1])))(x)
+    for layer in chain:
         x = layer(x)
     kernel, bias = target.get_weights()
     single = keras.layers.Conv2D(
@@ -91,6 +95,23 @@ def map_model(model, layer_name, map_index, pre_activation=False):
     outputs = single(x)
     single.set_weights([kernel[..., map_index : map_index + 1], bias[map_index : map_index + 1]])
     return keras.Model(inputs, outputs)
+
+
+def _used_input_extent(layers, output_size):
+    """Rows and columns of the input that reach an output of `output_size`, for a chain of valid convs and
+    pools; None where a layer pads or is of another kind."""
+    size = list(output_size)
+    for layer in reversed(layers):
+        if isinstance(layer, keras.layers.Conv2D):
+            window, strides, dilation = layer.kernel_size, layer.strides, layer.dilation_rate
+        elif isinstance(layer, keras.layers.MaxPooling2D | keras.layers.AveragePooling2D):
+            window, strides, dilation = layer.pool_size, layer.strides, (1, 1)
+        else:
+            return None
+        if layer.padding != "valid":
+            return None
+        size = [(n - 1) * s + (w - 1) * d + 1 for n, s, w, d in zip(size, strides, window, dilation)]
+    return tuple(size)
 
 
 def check_architecture(model):

@@ -1,5 +1,6 @@
 """Checks on the config that its JSON schema cannot express, and the list of maps it asks for."""
 
+import os
 from pathlib import Path
 
 CONV_LAYERS = ("conv1", "conv2", "conv3")
@@ -31,6 +32,14 @@ def _describe(error):
     if error.validator == "oneOf" and key.endswith("indices"):
         return f"  {key}: {error.instance!r} is neither 'all' nor a list of distinct map indices >= 0"
     return f"  {key}: {error.message}"
+
+
+def gpu_count():
+    """How many NVIDIA GPUs this machine shows (device files, so no framework is imported to ask)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    return len(list(Path("/dev").glob("nvidia[0-9]*")))
 
 
 def map_indices(config):

@@ -3,10 +3,12 @@ rule prepare_dataset:
         arrays="results/data/mnist.npz",
         info="results/data/provenance.json",
     params:
-        dataset=config["dataset"],
+        dataset=settings_of("dataset"),
     log:
         "results/logs/prepare_dataset.log",
     benchmark:
         "results/benchmarks/prepare_dataset.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/prepare_dataset.py"

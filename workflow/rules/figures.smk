@@ -9,11 +9,13 @@ rule plot_map:
             labels={"layer": "{layer}", "map": "{map}"},
         ),
     params:
-        figures=config["figures"],
+        figures=settings_of("figures"),
     log:
         "results/logs/plot_map/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/plot_map/{layer}/{map}.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/plot_map.py"
 
@@ -27,10 +29,12 @@ rule summarize:
         csv="results/summary.csv",
         markdown=report("results/summary.md", caption="../report/summary.rst", category="Overview"),
     params:
-        figures=config["figures"],
+        figures=settings_of("figures"),
     log:
         "results/logs/summarize.log",
     benchmark:
         "results/benchmarks/summarize.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/summarize.py"

@@ -6,14 +6,16 @@ rule optimize_oips:
         result="results/maps/{layer}/{map}/oips.npz",
         summary="results/maps/{layer}/{map}/summary.json",
     params:
-        oip=config["oip"],
+        oip=settings_of("oip"),
         step_size=config["ascent"]["step_size"],
-    threads: 2
+    threads: 1
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         "results/logs/optimize_oips/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/optimize_oips/{layer}/{map}.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/optimize_oips.py"

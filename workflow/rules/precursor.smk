@@ -4,15 +4,17 @@ rule score_precursor:
     output:
         scores="results/maps/{layer}/{map}/scores.npy",
     params:
-        precursor={key: config["precursor"][key] for key in ("grid", "levels", "steps")},
-        ascent=config["ascent"],
-    threads: 2
+        precursor=settings_of("precursor", "grid", "levels", "steps"),
+        ascent=settings_of("ascent"),
+    threads: 1
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         "results/logs/score_precursor/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/score_precursor/{layer}/{map}.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/score_precursor.py"
 
@@ -23,10 +25,12 @@ rule select_seeds:
     output:
         seeds="results/maps/{layer}/{map}/seeds.npz",
     params:
-        precursor={key: config["precursor"][key] for key in ("grid", "levels", "keep")},
+        precursor=settings_of("precursor", "grid", "levels", "keep"),
     log:
         "results/logs/select_seeds/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/select_seeds/{layer}/{map}.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/select_seeds.py"

@@ -6,15 +6,17 @@ rule train_cnn:
         model="results/model/cnn.keras",
         history="results/model/history.json",
     params:
-        model=config["model"],
-        training=config["training"],
+        model=settings_of("model"),
+        training=settings_of("training"),
     threads: 2
     resources:
-        gpu=1,
+        gpu=GPU,
     log:
         "results/logs/train_cnn.log",
     benchmark:
         "results/benchmarks/train_cnn.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/train_cnn.py"
 
@@ -28,5 +30,7 @@ rule plot_training:
         "results/logs/plot_training.log",
     benchmark:
         "results/benchmarks/plot_training.tsv"
+    conda:
+        "../../envs/oip.yaml"
     script:
         "../../scripts/plot_training.py"

@@ -1,0 +1,61 @@
+import keras
+import numpy as np
+import pytest
+
+from mnist_oip import ascent, model, patterns
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    keras.utils.set_random_seed(3)
+    return model.build_cnn()
+
+
+def full_activation(cnn, layer, index, images):
+    """The map's mean activation computed by the whole original layer, for comparison."""
+    body = keras.Model(cnn.input, cnn.get_layer(layer).output)
+    return keras.ops.convert_to_numpy(body(images))[..., index].mean(axis=(1, 2))
+
+
+@pytest.mark.parametrize("layer, index", [("conv1", 4), ("conv2", 10), ("conv3", 100)])
+def test_map_model_equals_the_layer_channel(cnn, layer, index):
+    images = patterns.random_starts(5, [28, 7], seed=1)
+    climb = ascent.Ascent(model.map_model(cnn, layer, index), 0.01)
+    np.testing.assert_allclose(climb.losses(images), full_activation(cnn, layer, index, images), rtol=1e-4, atol=1e-6)
+
+
+def test_ascent_raises_the_loss(cnn):
+    images = patterns.random_starts(6, [28, 14, 7, 4], seed=2)
+    climb = ascent.Ascent(model.map_model(cnn, "conv3", 7), 0.05)
+    start = climb.losses(images)
+    final_images, curve, final = climb.run(images, 30)
+    assert curve.shape == (30, 6)
+    np.testing.assert_allclose(curve[0], start, rtol=1e-5, atol=1e-7)
+    active = start > 0
+    assert active.any()
+    assert np.all(final[active] > start[active])
+    np.testing.assert_allclose(final, full_activation(cnn, "conv3", 7, final_images), rtol=1e-4, atol=1e-6)
+
+
+def test_steps_have_normalized_length(cnn):
+    images = keras.ops.convert_to_numpy(patterns.random_starts(3, [7], seed=4))
+    climb = ascent.Ascent(model.map_model(cnn, "conv2", 0, pre_activation=True), 0.1)
+    moved, _, _ = climb.run(images, 1)
+    rms = np.sqrt(((moved - images) ** 2).mean(axis=(1, 2, 3)))
+    np.testing.assert_allclose(rms, 0.1, rtol=1e-3)
+
+
+def test_nan_is_reported_with_map_and_step(cnn):
+    broken = model.map_model(cnn, "conv3", 1, pre_activation=True)
+    kernel, bias = broken.layers[-1].get_weights()
+    broken.layers[-1].set_weights([kernel, np.array([np.nan], np.float32)])
+    climb = ascent.Ascent(broken, 0.01, label="map 1 of conv3")
+    with pytest.raises(ascent.AscentError, match=r"map 1 of conv3: loss is NaN or inf at step 0"):
+        climb.run(patterns.random_starts(2, [7], seed=0), 5)
+
+
+def test_bad_layer_and_map_are_named(cnn):
+    with pytest.raises(model.ModelError, match=r"'dense' is not a Conv2D layer.*conv1.*conv2.*conv3"):
+        model.map_model(cnn, "dense", 0)
+    with pytest.raises(model.ModelError, match=r"map 128 does not exist: layer 'conv3' has maps 0..127"):
+        model.map_model(cnn, "conv3", 128)

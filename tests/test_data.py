@@ -1,0 +1,88 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from mnist_oip import data
+
+
+def write_idx(path, array, magic=None, cut=0):
+    header = struct.pack(">I", magic or (0x803 if array.ndim == 3 else 0x801)) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = (header + array.astype(np.uint8).tobytes())[: len(header) + array.size - cut]
+    (gzip.open if path.suffix == ".gz" else open)(path, "wb").write(raw)
+
+
+@pytest.fixture
+def small_mnist():
+    rng = np.random.default_rng(0)
+    return {
+        "x_train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), "y_train": np.arange(30) % 10,
+        "x_test": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), "y_test": np.arange(10),
+    }
+
+
+def write_idx_folder(folder, arrays, gz):
+    for key, name in data.IDX_FILES.items():
+        write_idx(folder / (name + (".gz" if gz else "")), arrays[key])
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_round_trip(tmp_path, small_mnist, gz):
+    write_idx_folder(tmp_path, small_mnist, gz)
+    loaded = data.load("idx", str(tmp_path))
+    for got, key in zip(loaded, data.IDX_FILES):
+        np.testing.assert_array_equal(got, small_mnist[key])
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("magic", r"bad magic number 0x00000999, expected 0x00000803"),
+    ("truncated", r"truncated or padded"),
+    ("missing", r"has no train-images-idx3-ubyte or train-images-idx3-ubyte.gz"),
+    ("count", r"30 train images but 29 labels"),
+])
+def test_bad_idx_files_are_named(tmp_path, small_mnist, fault, message):
+    write_idx_folder(tmp_path, small_mnist, gz=False)
+    images = tmp_path / data.IDX_FILES["x_train"]
+    if fault == "magic":
+        write_idx(images, small_mnist["x_train"], magic=0x999)
+    elif fault == "truncated":
+        write_idx(images, small_mnist["x_train"], cut=5)
+    elif fault == "missing":
+        images.unlink()
+    else:
+        write_idx(tmp_path / data.IDX_FILES["y_train"], small_mnist["y_train"][:-1])
+    with pytest.raises(data.DatasetError, match=message):
+        data.load("idx", str(tmp_path))
+
+
+def test_keras_npz_round_trip_and_wrong_shapes(tmp_path, small_mnist):
+    good = tmp_path / "mnist.npz"
+    np.savez(good, **small_mnist)
+    for got, key in zip(data.load("keras", str(good)), data.IDX_FILES):
+        np.testing.assert_array_equal(got, small_mnist[key])
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **(small_mnist | {"x_test": np.zeros((10, 32, 32), np.uint8)}))
+    with pytest.raises(data.DatasetError, match=r"test images have shape \(10, 32, 32\), expected \(N, 28, 28\)"):
+        data.load("keras", str(bad))
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, x_train=small_mnist["x_train"])
+    with pytest.raises(data.DatasetError, match=r"missing arrays \['x_test', 'y_test', 'y_train'\]"):
+        data.load("keras", str(partial))
+    with pytest.raises(data.DatasetError, match="no file"):
+        data.load("keras", str(tmp_path / "absent.npz"))
+
+
+def test_embedded_split_is_stratified_and_seeded():
+    x_train, y_train, x_test, y_test = data.load("embedded", test_fraction=0.2, seed=5)
+    assert x_train.shape == (4000, 28, 28) and x_test.shape == (1000, 28, 28) and x_train.dtype == np.uint8
+    assert np.all(np.bincount(y_test, minlength=10) == 100)
+    again = data.load("embedded", test_fraction=0.2, seed=5)
+    np.testing.assert_array_equal(again[0], x_train)
+    other = data.load("embedded", test_fraction=0.2, seed=6)
+    assert not np.array_equal(other[0], x_train)
+    info = data.describe("embedded", x_train, y_train, x_test, y_test)
+    assert info["train_per_class"] == [400] * 10 and 0.05 < info["mean"] < 0.25 and 0.2 < info["std"] < 0.45
+    standardized = data.standardize(x_train, info["mean"], info["std"])
+    assert standardized.shape == (4000, 28, 28, 1)
+    assert abs(standardized.mean()) < 1e-3 and abs(standardized.std() - 1) < 1e-3

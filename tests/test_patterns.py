@@ -1,0 +1,59 @@
+import keras
+import numpy as np
+import pytest
+
+from mnist_oip import patterns
+
+LEVELS = [0.2, 0.5, 0.8]
+
+
+@pytest.mark.parametrize("grid, levels", [(1, LEVELS), (2, [0.1, 0.9]), (3, LEVELS), (2, [0.0, 0.3, 0.6, 1.0])])
+def test_enumeration_covers_every_assignment_once(grid, levels):
+    count = patterns.pattern_count(grid, levels)
+    assert count == len(levels) ** (grid * grid)
+    coarse = patterns.coarse_patterns(np.arange(count), grid, levels)
+    assert coarse.shape == (count, grid, grid)
+    assert set(np.unique(coarse)) <= set(np.float32(levels))
+    assert len({c.tobytes() for c in coarse}) == count
+
+
+def test_pattern_values_are_the_index_digits():
+    # 3-level digits of 5 = 12 in base 3, least significant first: cells 0 and 1 get levels 2 and 1.
+    coarse = patterns.coarse_patterns([5], 3, LEVELS)[0]
+    expected = np.full(9, 0.2, np.float32)
+    expected[:2] = [0.8, 0.5]
+    np.testing.assert_array_equal(coarse.ravel(), expected)
+    last = patterns.coarse_patterns([3**9 - 1], 3, LEVELS)[0]
+    assert np.all(last == np.float32(0.8))
+
+
+def test_chunks_agree_with_one_pass():
+    whole = patterns.coarse_patterns(np.arange(81), 2, LEVELS)
+    parts = np.concatenate([patterns.coarse_patterns(np.arange(i, min(i + 10, 81)), 2, LEVELS) for i in range(0, 81, 10)])
+    np.testing.assert_array_equal(whole, parts)
+
+
+def test_upscale_is_bicubic_and_standardized():
+    coarse = patterns.coarse_patterns(np.arange(81), 2, LEVELS)
+    images = keras.ops.convert_to_numpy(patterns.upscale(coarse))
+    assert images.shape == (81, 28, 28, 1)
+    flat = coarse.reshape(81, -1).std(axis=1) == 0
+    assert np.all(images[flat] == 0), "a flat pattern has no contrast and standardizes to zeros"
+    varied = images[~flat]
+    np.testing.assert_allclose(varied.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(varied.std(axis=(1, 2, 3)), 1, atol=1e-4)
+    # Smooth, not blocky, and a brighter square has a brighter center, in every pattern.
+    assert all(len(np.unique(image)) > 4 for image in varied)
+    centers = images[:, [7, 7, 21, 21], [7, 21, 7, 21], 0]
+    levels = coarse.reshape(81, 4)
+    brighter = levels[:, :, None] > levels[:, None, :]
+    assert np.all((centers[:, :, None] > centers[:, None, :])[brighter])
+
+
+def test_random_starts_are_seeded_and_standardized():
+    a = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 14, 7, 4], seed=[0, 3]))
+    b = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 14, 7, 4], seed=[0, 3]))
+    c = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 14, 7, 4], seed=[0, 4]))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    np.testing.assert_allclose(a.std(axis=(1, 2, 3)), 1, atol=1e-4)

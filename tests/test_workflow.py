@@ -1,0 +1,126 @@
+"""The whole workflow on a tiny config, in a temporary folder, and what editing the config reruns."""
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from mnist_oip import selection, storage
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests/tiny_config.yaml"
+MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
+
+
+def snakemake(workdir, *args, configs=(TINY,)):
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+               "--cores", "2", "--resources", "gpu=1", "--configfile", *map(str, configs), *args]
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir
+
+
+def planned_rules(workdir, edit):
+    """Rules a dry run would execute after `edit` (a nested dict) is laid over the tiny config."""
+    config = yaml.safe_load(TINY.read_text())
+    for section, values in edit.items():
+        config[section] = config.get(section, {}) | values
+    edited = workdir / "edited.yaml"
+    edited.write_text(yaml.safe_dump(config))
+    dry = snakemake(workdir, "--dry-run", configs=(edited,))
+    assert dry.returncode == 0, dry.stderr[-4000:]
+    return {m[1] for m in re.finditer(r"^(\w+)\s+\d+$", dry.stdout + dry.stderr, re.M)} - {"total"}
+
+
+def test_every_output_exists(run):
+    results = run / "results"
+    for name in ("gallery.png", "summary.csv", "summary.md", "figures/training.png", "model/cnn.keras",
+                 "data/mnist.npz", "data/provenance.json"):
+        assert (results / name).stat().st_size > 0, name
+    for index in MAPS:
+        for name in ("scores.npy", "seeds.npz", "oips.npz", "summary.json", "figure.png"):
+            assert (results / f"maps/conv3/{index}/{name}").stat().st_size > 0
+        for rule in ("score_precursor", "select_seeds", "optimize_oips", "plot_map"):
+            assert (results / f"logs/{rule}/conv3/{index}.log").exists()
+            assert (results / f"benchmarks/{rule}/conv3/{index}.tsv").exists()
+    assert not list(results.rglob(".*.npz")) and not list(results.rglob(".*.npy")), "temporary files left over"
+
+
+def test_data_provenance(run):
+    info = json.loads((run / "results/data/provenance.json").read_text())
+    assert info["source"] == "embedded" and info["train_count"] + info["test_count"] == 5000
+    assert sum(info["train_per_class"]) == info["train_count"]
+    history = json.loads((run / "results/model/history.json").read_text())
+    assert len(history["history"]["loss"]) == 1 and history["test_accuracy"] > 0.5
+
+
+def test_seeds_are_the_best_scored_patterns(run):
+    for index in MAPS:
+        scores = np.load(run / f"results/maps/conv3/{index}/scores.npy", allow_pickle=False)
+        assert scores.shape == (16,) and np.isfinite(scores).all()
+        seeds = storage.load_npz(run / f"results/maps/conv3/{index}/seeds.npz")
+        np.testing.assert_array_equal(seeds["indices"], selection.top_patterns(scores, 4))
+        np.testing.assert_array_equal(seeds["scores"], scores[seeds["indices"]])
+
+
+def test_reported_losses_are_the_saved_models_activations(run):
+    cnn = keras.saving.load_model(run / "results/model/cnn.keras", safe_mode=True)
+    body = keras.Model(cnn.input, cnn.get_layer("conv3").output)
+    table = {int(row["map"]): row for row in csv.DictReader(open(run / "results/summary.csv"))}
+    assert sorted(table) == MAPS
+    for index in MAPS:
+        result = storage.load_npz(run / f"results/maps/conv3/{index}/oips.npz")
+        summary = json.loads((run / f"results/maps/conv3/{index}/summary.json").read_text())
+        for name, count in (("precursor", 4), ("random", 3)):
+            oips, losses = result[f"{name}_oips"], result[f"{name}_losses"]
+            assert oips.shape == (count, 28, 28, 1) and result[f"{name}_curves"].shape == (20, count)
+            activation = keras.ops.convert_to_numpy(body(oips))[..., index].mean(axis=(1, 2))
+            np.testing.assert_allclose(losses, activation, rtol=1e-4, atol=1e-6)
+            assert summary[f"{name}_best_loss"] == pytest.approx(losses.max())
+            assert float(table[index][f"{name}_best_loss"]) == pytest.approx(losses.max(), rel=1e-6)
+    assert "maps had no OIP from random starts; the precursor recovered" in (run / "results/summary.md").read_text()
+
+
+def test_nothing_to_do_after_a_run(run):
+    assert planned_rules(run, {}) == set()
+
+
+@pytest.mark.parametrize("edit, expected", [
+    ({"precursor": {"levels": [0.1, 0.9]}},
+     {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
+    ({"precursor": {"keep": 3}}, {"select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
+    ({"oip": {"steps": 30}}, {"optimize_oips", "plot_map", "summarize", "all"}),
+    ({"figures": {"contrast": True}}, {"plot_map", "summarize", "all"}),
+    ({"training": {"epochs": 2}},
+     {"train_cnn", "plot_training", "score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize",
+      "all"}),
+    ({"dataset": {"seed": 7}},
+     {"prepare_dataset", "train_cnn", "plot_training", "score_precursor", "select_seeds", "optimize_oips",
+      "plot_map", "summarize", "all"}),
+])
+def test_editing_the_config_reruns_only_what_depends_on_it(run, edit, expected):
+    assert planned_rules(run, edit) == expected
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"precursor": {"levels": [0.2, 0.2]}}))
+    done = snakemake(tmp_path, configs=(TINY, bad))
+    assert done.returncode != 0
+    assert "precursor.levels" in done.stderr and "non-unique" in done.stderr
+    assert not (tmp_path / "results").exists()
