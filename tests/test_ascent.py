@@ -59,3 +59,21 @@ def test_bad_layer_and_map_are_named(cnn):
         model.map_model(cnn, "dense", 0)
     with pytest.raises(model.ModelError, match=r"map 128 does not exist: layer 'conv3' has maps 0..127"):
         model.map_model(cnn, "conv3", 128)
+
+
+def test_warm_start_moves_a_map_that_random_starts_leave_at_zero(cnn):
+    images = patterns.random_starts(6, [28, 14, 7, 4], seed=5)
+    post, pre = (model.map_model(cnn, "conv3", 9, pre_activation=p) for p in (False, True))
+    kernel, bias = pre.layers[-1].get_weights()
+    highest = ascent.Ascent(pre, 0.1).losses(images).max()
+    # Lower the bias until no position of any start is active, but within reach of 100 steps of 0.1.
+    spatial_max = keras.ops.convert_to_numpy(pre(images)).max()
+    for layer in (pre.layers[-1], post.layers[-1]):
+        layer.set_weights([kernel, bias - spatial_max - 0.05 * abs(highest)])
+    plain, warm = ascent.Ascent(post, 0.1), ascent.Ascent(pre, 0.1)
+    assert np.all(plain.losses(images) == 0)
+    _, _, curve, stuck = ascent.ascend(plain, warm, images, steps=100)
+    assert np.all(curve == 0) and np.all(stuck == 0), "zero gradient: plain ascent cannot move"
+    _, warm_curve, _, found = ascent.ascend(plain, warm, images, steps=100, warm_steps=100)
+    assert warm_curve.shape == (100, 6) and np.all(np.diff(warm_curve.mean(axis=1)) > 0)
+    assert found.max() > 0

@@ -86,12 +86,12 @@ def test_reported_losses_are_the_saved_models_activations(run):
     for index in MAPS:
         result = storage.load_npz(run / f"results/maps/conv3/{index}/oips.npz")
         summary = json.loads((run / f"results/maps/conv3/{index}/summary.json").read_text())
-        for name, count in (("precursor", 4), ("random", 3)):
+        for name, count in (("precursor", 4), ("random", 3), ("precursor_warm", 4), ("random_warm", 3)):
             oips, losses = result[f"{name}_oips"], result[f"{name}_losses"]
             assert oips.shape == (count, 28, 28, 1) and result[f"{name}_curves"].shape == (20, count)
             activation = keras.ops.convert_to_numpy(body(oips))[..., index].mean(axis=(1, 2))
             np.testing.assert_allclose(losses, activation, rtol=1e-4, atol=1e-6)
-            assert summary[f"{name}_best_loss"] == pytest.approx(losses.max())
+            assert summary[name]["best_loss"] == pytest.approx(losses.max())
             assert float(table[index][f"{name}_best_loss"]) == pytest.approx(losses.max(), rel=1e-6)
     assert "maps had no OIP from random starts; the precursor recovered" in (run / "results/summary.md").read_text()
 
@@ -104,6 +104,8 @@ def test_nothing_to_do_after_a_run(run):
     ({"precursor": {"levels": [0.1, 0.9]}},
      {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
     ({"precursor": {"keep": 3}}, {"select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
+    ({"precursor": {"steps": 4}},
+     {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
     ({"oip": {"steps": 30}}, {"optimize_oips", "plot_map", "summarize", "all"}),
     ({"figures": {"contrast": True}}, {"plot_map", "summarize", "all"}),
     ({"training": {"epochs": 2}},
@@ -124,3 +126,13 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert done.returncode != 0
     assert "precursor.levels" in done.stderr and "non-unique" in done.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_strategy_compute_is_counted(run):
+    summary = json.loads((run / "results/maps/conv3/3/summary.json").read_text())
+    assert summary["random"]["image_steps"] == 3 * 20
+    assert summary["random_warm"]["image_steps"] == 3 * (10 + 20)
+    assert summary["precursor"]["image_steps"] == 16 * 3 + 4 * 20
+    assert summary["precursor_warm"]["image_steps"] == 16 * 3 + 4 * (10 + 20)
+    markdown = (run / "results/summary.md").read_text()
+    assert "| strategy | maps_with_oip | median_best_loss |" in markdown and "Maps that no strategy activates" in markdown

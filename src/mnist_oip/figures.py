@@ -26,19 +26,19 @@ def _save(fig, path):
 
 
 def map_figure(result, map_index, path, contrast=False):
-    """Rows of start image above OIP, for the precursor seeds and the random starts, with their losses."""
-    rows = [(name, result[f"{name}_starts"], result[f"{name}_oips"], result[f"{name}_losses"])
-            for name in ("precursor", "random") if len(result[f"{name}_oips"])]
-    columns = max(len(starts) for _, starts, _, _ in rows)
-    fig, axes = plt.subplots(2 * len(rows), columns, figsize=(1.3 * columns, 2.9 * len(rows)), squeeze=False)
+    """For each start strategy, a row of start images above a row of their OIPs, titled with the losses."""
+    names = [name for name in ("precursor", "precursor_warm", "random", "random_warm") if f"{name}_oips" in result]
+    columns = max(len(result[f"{name}_oips"]) for name in names)
+    fig, axes = plt.subplots(2 * len(names), columns, figsize=(1.3 * columns, 2.9 * len(names)), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for r, (name, starts, oips, losses) in enumerate(rows):
+    for r, name in enumerate(names):
+        starts, oips, losses = result[f"{name}_starts"], result[f"{name}_oips"], result[f"{name}_losses"]
         for c in range(len(starts)):
             axes[2 * r, c].imshow(display(starts[c], contrast), cmap="gray", vmin=0, vmax=1)
-            axes[2 * r, c].set_title(f"{name} start" if c == 0 else "", fontsize=7, loc="left")
             axes[2 * r + 1, c].imshow(display(oips[c], contrast), cmap="gray", vmin=0, vmax=1)
             axes[2 * r + 1, c].set_title(f"{losses[c]:.3g}", fontsize=7)
+        axes[2 * r, 0].set_title(f"{name.replace('_', ' + ')} starts", fontsize=8, loc="left")
     fig.suptitle(f"map {map_index}: start images and their OIPs (loss = mean activation)", fontsize=9)
     _save(fig, path)
 
@@ -69,17 +69,21 @@ def training_curves(history, path):
     _save(fig, path)
 
 
+def markdown_table(rows):
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
 def write_table(rows, csv_path, markdown_path, preamble=""):
     """`rows` (list of dicts, same keys) as CSV and as a Markdown table after `preamble`."""
-    columns = list(rows[0])
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     save_text(csv_path, buffer.getvalue())
-    lines = [preamble, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows]
-    save_text(markdown_path, "\n".join(lines) + "\n")
+    save_text(markdown_path, f"{preamble}\n\n{markdown_table(rows)}")
 
 
 def _cell(value):

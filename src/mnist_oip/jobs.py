@@ -3,6 +3,7 @@
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
 
@@ -13,10 +14,23 @@ from . import data, storage
 
 @contextlib.contextmanager
 def logged(log_path):
-    """Send the job's prints and warnings to its log, line-buffered so `tail -f` follows it."""
-    with open(log_path, "w", buffering=1) as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        logging.basicConfig(stream=log, level=logging.INFO, force=True)
-        yield
+    """Send everything the job prints to its log, line-buffered so `tail -f` follows it.
+
+    File descriptors 1 and 2 are redirected too, so messages of compiled libraries land there as well.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "w", buffering=1) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                logging.basicConfig(stream=log, level=logging.INFO, force=True)
+                yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
 
 
 def prepare_dataset(dataset, out_arrays, out_info):
@@ -44,13 +58,16 @@ def train_cnn(arrays, info, architecture, training, out_model, out_history, thre
     storage.save_json(out_history, {"history": history, "test_accuracy": accuracy})
 
 
-def _map_ascent(model_path, layer, map_index, step_size, pre_activation=False):
+def _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False,)):
+    """Ascent objects for one map of a saved model: post-ReLU, and pre-activation where asked."""
     from . import ascent, model
 
     cnn = model.load_model(model_path)
     model.check_architecture(cnn)
-    label = f"map {map_index} of {layer}" + (" (pre-activation)" if pre_activation else "")
-    return ascent.Ascent(model.map_model(cnn, layer, map_index, pre_activation), step_size, label)
+    label = f"map {map_index} of {layer}"
+    climbs = [ascent.Ascent(model.map_model(cnn, layer, map_index, pre), step_size,
+                            label + (" (pre-activation)" if pre else "")) for pre in pre_activation]
+    return climbs if len(climbs) > 1 else climbs[0]
 
 
 def score_precursor(model_path, layer, map_index, precursor, step_size, batch_size, out_scores, threads=1):
@@ -69,31 +86,48 @@ def select_seeds(scores_path, precursor, out_seeds):
     scores = np.load(scores_path, mmap_mode="r", allow_pickle=False)
     best = selection.top_patterns(scores, precursor["keep"])
     coarse = patterns.coarse_patterns(best, precursor["grid"], precursor["levels"])
-    storage.save_npz(out_seeds, indices=best, scores=np.asarray(scores[best]), coarse=coarse)
+    storage.save_npz(out_seeds, indices=best, scores=np.asarray(scores[best]), coarse=coarse,
+                     scoring_image_steps=len(scores) * precursor["steps"])
     print("\n".join(f"pattern {i}: loss {scores[i]:.4g}" for i in best))
 
 
+STRATEGIES = ("random", "precursor", "random_warm", "precursor_warm")
+
+
+def strategies(oip):
+    """The start strategies an `oip` config asks for: random starts and precursor seeds, each also with a
+    pre-ReLU warm start where `warm_start` is pre_relu."""
+    return STRATEGIES if oip["warm_start"] == "pre_relu" else STRATEGIES[:2]
+
+
 def optimize_map(model_path, layer, map_index, seeds_path, oip, step_size, out_result, out_summary, threads=1):
-    """Full ascent from the precursor seeds and from random multi-scale starts (the baseline)."""
+    """Full ascent from random multi-scale starts (the blog's baseline) and from the precursor seeds.
+
+    With a warm start, the map's pre-activation is ascended for `warm_steps` first: its gradient does not
+    vanish where the ReLU output is 0 everywhere, so starts that random ascent cannot move get going.
+    """
     from . import ascent, patterns
 
     ascent.configure_threads(threads)
-    climb = _map_ascent(model_path, layer, map_index, step_size)
+    post, pre = _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False, True))
     seeds = storage.load_npz(seeds_path)
-    starts = {
-        "precursor": patterns.upscale(seeds["coarse"]),
-        "random": patterns.random_starts(oip["random_starts"], oip["scales"], [oip["seed"], map_index]),
-    }
+    starts = {"random": patterns.random_starts(oip["random_starts"], oip["scales"], [oip["seed"], map_index]),
+              "precursor": patterns.upscale(seeds["coarse"])}
     result, summary = {}, {"map": map_index, "layer": layer, "steps": oip["steps"]}
-    for name, images in starts.items():
+    for name in strategies(oip):
+        images = starts[name.removesuffix("_warm")]
         began = time.perf_counter()
-        oips, curve, losses = climb.run(images, oip["steps"])
-        result |= {f"{name}_starts": np.asarray(images), f"{name}_oips": oips, f"{name}_curves": curve,
-                   f"{name}_losses": losses}
+        warm = oip["warm_steps"] if name.endswith("_warm") else 0
+        oips, warm_curve, curve, losses = ascent.ascend(post, pre, images, oip["steps"], warm)
         best = float(losses.max())
-        summary |= {f"{name}_best_loss": best, f"{name}_found": best > 0,
-                    f"{name}_seconds": time.perf_counter() - began}
-        print(f"{climb.label}: {name} starts, best loss {best:.4g}", flush=True)
+        result |= {f"{name}_starts": np.asarray(images), f"{name}_oips": oips, f"{name}_curves": curve,
+                   f"{name}_warm_curves": warm_curve, f"{name}_losses": losses}
+        summary[name] = {
+            "best_loss": best, "found": best > 0, "seconds": time.perf_counter() - began,
+            "image_steps": len(losses) * (warm + oip["steps"])
+            + (int(seeds["scoring_image_steps"]) if name.startswith("precursor") else 0),
+        }
+        print(f"{post.label}: {name} starts, best loss {best:.4g}", flush=True)
     storage.save_npz(out_result, **result)
     storage.save_json(out_summary, summary)
 
@@ -111,31 +145,47 @@ def plot_training(history_path, out_png):
 
 
 def summarize(result_paths, summary_paths, figures, out_gallery, out_csv, out_markdown):
-    """The gallery of best OIPs, and the per-map table with the blog's count line."""
+    """The gallery of best OIPs, the per-map table with the blog's count line, and the strategy comparison."""
     from . import figures as fig
 
+    summaries = [json.loads(open(path).read()) for path in summary_paths]
+    names = [name for name in STRATEGIES if name in summaries[0]]
     rows, best = [], []
-    for result_path, summary_path in zip(result_paths, summary_paths):
-        summary = json.loads(open(summary_path).read())
+    for result_path, summary in zip(result_paths, summaries):
         result = storage.load_npz(result_path)
-        winner = max(("precursor", "random"), key=lambda name: summary[f"{name}_best_loss"])
+        winner = max(names, key=lambda name: summary[name]["best_loss"])
         index = int(np.argmax(result[f"{winner}_losses"]))
         loss = float(result[f"{winner}_losses"][index])
         best.append((summary["map"], result[f"{winner}_oips"][index], loss, loss > 0))
-        rows.append({
-            "map": summary["map"],
-            "random_best_loss": summary["random_best_loss"],
-            "precursor_best_loss": summary["precursor_best_loss"],
-            "random_found": summary["random_found"],
-            "precursor_found": summary["precursor_found"],
-            "found": loss > 0,
-        })
-    missed = [r["map"] for r in rows if not r["random_found"]]
-    recovered = [m for m in missed if next(r for r in rows if r["map"] == m)["precursor_found"]]
+        rows.append({"map": summary["map"]}
+                    | {f"{name}_best_loss": summary[name]["best_loss"] for name in names}
+                    | {f"{name}_found": summary[name]["found"] for name in names}
+                    | {"found": loss > 0, "best_strategy": winner if loss > 0 else ""})
+    missed = [row for row in rows if not row["random_found"]]
+    recovered = [row["map"] for row in missed if row["precursor_found"]]
     line = (f"{len(missed)} of {len(rows)} maps had no OIP from random starts; "
             f"the precursor recovered {len(recovered)} of them"
             + (f" ({', '.join(map(str, recovered))})" if recovered else "") + ".")
     print(line)
+    comparison = strategy_comparison(summaries, names)
+    none = [row["map"] for row in rows if not row["found"]]
     fig.gallery(best, out_gallery, figures["contrast"], figures["gallery_columns"])
-    fig.write_table(rows, out_csv, out_markdown, preamble=f"# OIP summary\n\n{line}")
-    print(f"summary written to {out_csv} and {out_markdown}", file=sys.stderr)
+    preamble = (f"# OIP summary\n\n{line}\n\n## Strategies\n\n{fig.markdown_table(comparison)}\n"
+                f"Maps that no strategy activates: {', '.join(map(str, none)) or 'none'}.\n\n## Maps")
+    fig.write_table(rows, out_csv, out_markdown, preamble=preamble)
+
+
+def strategy_comparison(summaries, names):
+    """Per strategy: maps with an OIP, median and minimum best loss, compute per map."""
+    table = []
+    for name in names:
+        losses = [s[name]["best_loss"] for s in summaries]
+        table.append({
+            "strategy": name,
+            "maps_with_oip": sum(s[name]["found"] for s in summaries),
+            "median_best_loss": float(np.median(losses)),
+            "min_best_loss": float(np.min(losses)),
+            "image_steps_per_map": int(np.median([s[name]["image_steps"] for s in summaries])),
+            "ascent_seconds_per_map": float(np.median([s[name]["seconds"] for s in summaries])),
+        })
+    return table

@@ -25,7 +25,7 @@ rule select_seeds:
     output:
         seeds="results/maps/{layer}/{map}/seeds.npz",
     params:
-        precursor=settings_of("precursor", "grid", "levels", "keep"),
+        precursor=settings_of("precursor", "grid", "keep", "levels", "steps"),
     log:
         "results/logs/select_seeds/{layer}/{map}.log",
     benchmark:
