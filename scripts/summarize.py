@@ -1,5 +1,11 @@
 from mnist_oip.jobs import logged, summarize
 
 with logged(snakemake.log[0]):
-    summarize(snakemake.input.results, snakemake.input.summaries, snakemake.params.figures,
-              snakemake.output.gallery, snakemake.output.csv, snakemake.output.markdown)
+    summarize(
+        snakemake.input.results,
+        snakemake.input.summaries,
+        snakemake.params.figures,
+        snakemake.output.gallery,
+        snakemake.output.csv,
+        snakemake.output.markdown,
+    )

@@ -47,7 +47,7 @@ def test_steps_have_normalized_length(cnn):
 
 def test_nan_is_reported_with_map_and_step(cnn):
     broken = model.map_model(cnn, "conv3", 1, pre_activation=True)
-    kernel, bias = broken.layers[-1].get_weights()
+    kernel, _ = broken.layers[-1].get_weights()
     broken.layers[-1].set_weights([kernel, np.array([np.nan], np.float32)])
     climb = ascent.Ascent(broken, 0.01, label="map 1 of conv3")
     with pytest.raises(ascent.AscentError, match=r"map 1 of conv3: loss is NaN or inf at step 0"):

@@ -8,7 +8,9 @@ from mnist_oip import data
 
 
 def write_idx(path, array, magic=None, cut=0):
-    header = struct.pack(">I", magic or (0x803 if array.ndim == 3 else 0x801)) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = struct.pack(">I", magic or (0x803 if array.ndim == 3 else 0x801)) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     raw = (header + array.astype(np.uint8).tobytes())[: len(header) + array.size - cut]
     (gzip.open if path.suffix == ".gz" else open)(path, "wb").write(raw)
 
@@ -17,8 +19,10 @@ def write_idx(path, array, magic=None, cut=0):
 def small_mnist():
     rng = np.random.default_rng(0)
     return {
-        "x_train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), "y_train": np.arange(30) % 10,
-        "x_test": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), "y_test": np.arange(10),
+        "x_train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
+        "y_train": np.arange(30) % 10,
+        "x_test": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+        "y_test": np.arange(10),
     }
 
 
@@ -35,12 +39,15 @@ def test_idx_round_trip(tmp_path, small_mnist, gz):
         np.testing.assert_array_equal(got, small_mnist[key])
 
 
-@pytest.mark.parametrize("fault, message", [
-    ("magic", r"bad magic number 0x00000999, expected 0x00000803"),
-    ("truncated", r"truncated or padded"),
-    ("missing", r"has no train-images-idx3-ubyte or train-images-idx3-ubyte.gz"),
-    ("count", r"30 train images but 29 labels"),
-])
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ("magic", r"bad magic number 0x00000999, expected 0x00000803"),
+        ("truncated", r"truncated or padded"),
+        ("missing", r"has no train-images-idx3-ubyte or train-images-idx3-ubyte.gz"),
+        ("count", r"30 train images but 29 labels"),
+    ],
+)
 def test_bad_idx_files_are_named(tmp_path, small_mnist, fault, message):
     write_idx_folder(tmp_path, small_mnist, gz=False)
     images = tmp_path / data.IDX_FILES["x_train"]

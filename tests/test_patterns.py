@@ -29,7 +29,9 @@ def test_pattern_values_are_the_index_digits():
 
 def test_chunks_agree_with_one_pass():
     whole = patterns.coarse_patterns(np.arange(81), 2, LEVELS)
-    parts = np.concatenate([patterns.coarse_patterns(np.arange(i, min(i + 10, 81)), 2, LEVELS) for i in range(0, 81, 10)])
+    parts = np.concatenate(
+        [patterns.coarse_patterns(np.arange(i, min(i + 10, 81)), 2, LEVELS) for i in range(0, 81, 10)]
+    )
     np.testing.assert_array_equal(whole, parts)
 
 

@@ -27,16 +27,19 @@ def test_default_config_is_valid():
     assert settings.check_precursor(DEFAULT["precursor"]) == 19683
 
 
-@pytest.mark.parametrize("path, value, message", [
-    ("training.epochs", "ten", r"training.epochs: 'ten' is not of type 'integer'"),
-    ("precursor.levels", [0.2, 1.5], r"precursor.levels.1: 1.5 is greater than the maximum of 1"),
-    ("precursor.levels", [-0.1, 0.5], r"precursor.levels.0: -0.1 is less than the minimum of 0"),
-    ("precursor.levels", [0.2, 0.2, 0.8], r"precursor.levels: .* has non-unique elements"),
-    ("precursor.grid", 0, r"precursor.grid: 0 is less than the minimum of 1"),
-    ("dataset.source", "web", r"dataset.source: 'web' is not allowed; allowed values: embedded, keras, idx"),
-    ("maps.indices", "some", r"maps.indices: 'some' is neither 'all' nor a list of distinct map indices"),
-    ("oip.stepz", 3, r"oip: Additional properties are not allowed \('stepz' was unexpected\); allowed keys: steps"),
-])
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        ("training.epochs", "ten", r"training.epochs: 'ten' is not of type 'integer'"),
+        ("precursor.levels", [0.2, 1.5], r"precursor.levels.1: 1.5 is greater than the maximum of 1"),
+        ("precursor.levels", [-0.1, 0.5], r"precursor.levels.0: -0.1 is less than the minimum of 0"),
+        ("precursor.levels", [0.2, 0.2, 0.8], r"precursor.levels: .* has non-unique elements"),
+        ("precursor.grid", 0, r"precursor.grid: 0 is less than the minimum of 1"),
+        ("dataset.source", "web", r"dataset.source: 'web' is not allowed; allowed values: embedded, keras, idx"),
+        ("maps.indices", "some", r"maps.indices: 'some' is neither 'all' nor a list of distinct map indices"),
+        ("oip.stepz", 3, r"oip: Additional properties are not allowed \('stepz' was unexpected\); allowed keys: steps"),
+    ],
+)
 def test_schema_errors_name_key_and_allowed(path, value, message):
     with pytest.raises(settings.ConfigError, match=message):
         settings.validate(edited(path, value), SCHEMA)
@@ -48,9 +51,13 @@ def test_unknown_top_level_key():
 
 
 def test_map_beyond_layer_and_non_conv_layer():
-    with pytest.raises(settings.ConfigError, match=r"maps.indices: \[128, 300\] beyond layer conv3, which has maps 0..127"):
+    with pytest.raises(
+        settings.ConfigError, match=r"maps.indices: \[128, 300\] beyond layer conv3, which has maps 0..127"
+    ):
         settings.map_indices(edited("maps.indices", [0, 128, 300]))
-    with pytest.raises(settings.ConfigError, match=r"maps.layer: 'dense' is not a conv layer of the CNN; allowed: conv1"):
+    with pytest.raises(
+        settings.ConfigError, match=r"maps.layer: 'dense' is not a conv layer of the CNN; allowed: conv1"
+    ):
         settings.map_indices(edited("maps.layer", "dense"))
     assert settings.map_indices(edited("maps.layer", "conv1")) == list(range(32))
 

@@ -21,10 +21,24 @@ MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
 
 
 def snakemake(workdir, *args, configs=(TINY,)):
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-               "--cores", "2", "--resources", "gpu=1", "--configfile", *map(str, configs), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--resources",
+        "gpu=1",
+        "--configfile",
+        *map(str, configs),
+        *args,
+    ]
     env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +58,20 @@ def planned_rules(workdir, edit):
     edited.write_text(yaml.safe_dump(config))
     dry = snakemake(workdir, "--dry-run", configs=(edited,))
     assert dry.returncode == 0, dry.stderr[-4000:]
-    return {m[1] for m in re.finditer(r"^(\w+)\s+\d+$", dry.stdout + dry.stderr, re.M)} - {"total"}
+    return {m[1] for m in re.finditer(r"^(\w+)\s+\d+$", dry.stdout + dry.stderr, re.MULTILINE)} - {"total"}
 
 
 def test_every_output_exists(run):
     results = run / "results"
-    for name in ("gallery.png", "summary.csv", "summary.md", "figures/training.png", "model/cnn.keras",
-                 "data/mnist.npz", "data/provenance.json"):
+    for name in (
+        "gallery.png",
+        "summary.csv",
+        "summary.md",
+        "figures/training.png",
+        "model/cnn.keras",
+        "data/mnist.npz",
+        "data/provenance.json",
+    ):
         assert (results / name).stat().st_size > 0, name
     for index in MAPS:
         for name in ("scores.npy", "seeds.npz", "oips.npz", "summary.json", "figure.png"):
@@ -81,7 +102,8 @@ def test_seeds_are_the_best_scored_patterns(run):
 def test_reported_losses_are_the_saved_models_activations(run):
     cnn = keras.saving.load_model(run / "results/model/cnn.keras", safe_mode=True)
     body = keras.Model(cnn.input, cnn.get_layer("conv3").output)
-    table = {int(row["map"]): row for row in csv.DictReader(open(run / "results/summary.csv"))}
+    with open(run / "results/summary.csv") as f:
+        table = {int(row["map"]): row for row in csv.DictReader(f)}
     assert sorted(table) == MAPS
     for index in MAPS:
         result = storage.load_npz(run / f"results/maps/conv3/{index}/oips.npz")
@@ -100,21 +122,49 @@ def test_nothing_to_do_after_a_run(run):
     assert planned_rules(run, {}) == set()
 
 
-@pytest.mark.parametrize("edit, expected", [
-    ({"precursor": {"levels": [0.1, 0.9]}},
-     {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
-    ({"precursor": {"keep": 3}}, {"select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
-    ({"precursor": {"steps": 4}},
-     {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
-    ({"oip": {"steps": 30}}, {"optimize_oips", "plot_map", "summarize", "all"}),
-    ({"figures": {"contrast": True}}, {"plot_map", "summarize", "all"}),
-    ({"training": {"epochs": 2}},
-     {"train_cnn", "plot_training", "score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize",
-      "all"}),
-    ({"dataset": {"seed": 7}},
-     {"prepare_dataset", "train_cnn", "plot_training", "score_precursor", "select_seeds", "optimize_oips",
-      "plot_map", "summarize", "all"}),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (
+            {"precursor": {"levels": [0.1, 0.9]}},
+            {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"},
+        ),
+        ({"precursor": {"keep": 3}}, {"select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
+        (
+            {"precursor": {"steps": 4}},
+            {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"},
+        ),
+        ({"oip": {"steps": 30}}, {"optimize_oips", "plot_map", "summarize", "all"}),
+        ({"figures": {"contrast": True}}, {"plot_map", "summarize", "all"}),
+        (
+            {"training": {"epochs": 2}},
+            {
+                "train_cnn",
+                "plot_training",
+                "score_precursor",
+                "select_seeds",
+                "optimize_oips",
+                "plot_map",
+                "summarize",
+                "all",
+            },
+        ),
+        (
+            {"dataset": {"seed": 7}},
+            {
+                "prepare_dataset",
+                "train_cnn",
+                "plot_training",
+                "score_precursor",
+                "select_seeds",
+                "optimize_oips",
+                "plot_map",
+                "summarize",
+                "all",
+            },
+        ),
+    ],
+)
 def test_editing_the_config_reruns_only_what_depends_on_it(run, edit, expected):
     assert planned_rules(run, edit) == expected
 
@@ -135,4 +185,6 @@ def test_strategy_compute_is_counted(run):
     assert summary["precursor"]["image_steps"] == 16 * 3 + 4 * 20
     assert summary["precursor_warm"]["image_steps"] == 16 * 3 + 4 * (10 + 20)
     markdown = (run / "results/summary.md").read_text()
-    assert "| strategy | maps_with_oip | median_best_loss |" in markdown and "Maps that no strategy activates" in markdown
+    assert (
+        "| strategy | maps_with_oip | median_best_loss |" in markdown and "Maps that no strategy activates" in markdown
+    )

@@ -89,7 +89,9 @@ def _tensorflow_loop(map_model, step_size):
             curve = curve.write(i, loss)
         return x, curve.stack(), losses(x)
 
-    return (lambda x, steps: run(tf.convert_to_tensor(x, tf.float32), tf.constant(steps, tf.int32))), tf.function(losses)
+    return (lambda x, steps: run(tf.convert_to_tensor(x, tf.float32), tf.constant(steps, tf.int32))), tf.function(
+        losses
+    )
 
 
 def _jax_loop(map_model, step_size):

@@ -40,7 +40,9 @@ def time_precursor(climb, count, grid, levels, steps, batch_size, step_by_step=F
     """Seconds to score `count` patterns (generation included)."""
     start = time.perf_counter()
     for first in range(0, count, batch_size):
-        images = patterns.upscale(patterns.coarse_patterns(np.arange(first, min(first + batch_size, count)), grid, levels))
+        images = patterns.upscale(
+            patterns.coarse_patterns(np.arange(first, min(first + batch_size, count)), grid, levels)
+        )
         if step_by_step:
             for _ in range(steps):
                 images, _, _ = climb.run(images, 1)
@@ -64,10 +66,13 @@ def workflow_overhead(results):
     job_seconds = {}
     for tsv in Path(results, "benchmarks").rglob("*.tsv"):
         rule = tsv.relative_to(Path(results, "benchmarks")).parts[0]
-        rows = list(csv.DictReader(open(tsv), delimiter="\t"))
+        with open(tsv) as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
         job_seconds.setdefault(rule, []).extend(float(r["s"]) for r in rows)
-    return {rule: {"jobs": len(s), "seconds_sum": sum(s), "seconds_median": statistics.median(s)}
-            for rule, s in sorted(job_seconds.items())}
+    return {
+        rule: {"jobs": len(s), "seconds_sum": sum(s), "seconds_median": statistics.median(s)}
+        for rule, s in sorted(job_seconds.items())
+    }
 
 
 def main(argv=None):
@@ -86,8 +91,12 @@ def main(argv=None):
 
     cnn = model.load_model(args.model)
     levels, grid = [0.2, 0.5, 0.8], 3
-    figures = {"device": f"{platform.processor() or platform.machine()}, backend {keras.backend.backend()}",
-               "patterns": args.patterns, "steps": args.steps, "batch_size": args.batch_size}
+    figures = {
+        "device": f"{platform.processor() or platform.machine()}, backend {keras.backend.backend()}",
+        "patterns": args.patterns,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+    }
     runs = {"project": [], "naive": []}
     for index in args.maps:
         fast = ascent.Ascent(model.map_model(cnn, args.layer, index), 0.01)
@@ -100,12 +109,18 @@ def main(argv=None):
     image_steps = args.patterns * args.steps
     for name, seconds in runs.items():
         median = statistics.median(seconds)
-        climb_model = model.map_model(cnn, args.layer, args.maps[0]) if name == "project" else naive_map_model(
-            cnn, args.layer, args.maps[0])
+        climb_model = (
+            model.map_model(cnn, args.layer, args.maps[0])
+            if name == "project"
+            else naive_map_model(cnn, args.layer, args.maps[0])
+        )
         flops = 2 * conv_flops(climb_model)  # forward and input gradient
-        figures[name] = {"seconds_per_map": median, "image_steps_per_s": image_steps / median,
-                         "mflop_per_image_step": flops / 1e6,
-                         "fraction_of_matmul_peak": flops * image_steps / median / peak}
+        figures[name] = {
+            "seconds_per_map": median,
+            "image_steps_per_s": image_steps / median,
+            "mflop_per_image_step": flops / 1e6,
+            "fraction_of_matmul_peak": flops * image_steps / median / peak,
+        }
     figures["speedup"] = figures["naive"]["seconds_per_map"] / figures["project"]["seconds_per_map"]
     figures["matmul_peak_gflops"] = peak / 1e9
 

@@ -44,7 +44,9 @@ def load_keras(path=None):
         return _checked(x_train, y_train, x_test, y_test, "keras.datasets.mnist")
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"dataset.path: no file {path} (expected an mnist.npz with x_train, y_train, x_test, y_test)")
+        raise DatasetError(
+            f"dataset.path: no file {path} (expected an mnist.npz with x_train, y_train, x_test, y_test)"
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = set(IDX_FILES) - set(npz.files)
@@ -61,7 +63,9 @@ def load_keras(path=None):
 def load_idx(folder):
     """The four original IDX files (gzipped or not) in `folder`."""
     folder = Path(folder)
-    arrays = [read_idx(_idx_file(folder, name), ndim=3 if key.startswith("x") else 1) for key, name in IDX_FILES.items()]
+    arrays = [
+        read_idx(_idx_file(folder, name), ndim=3 if key.startswith("x") else 1) for key, name in IDX_FILES.items()
+    ]
     return _checked(*arrays, str(folder))
 
 
@@ -82,7 +86,9 @@ def read_idx(path, ndim):
         raise DatasetError(f"{path}: cannot be read ({err})") from err
     if len(raw) < 4 or struct.unpack(">I", raw[:4])[0] != IDX_MAGIC[ndim]:
         found = f"0x{struct.unpack('>I', raw[:4])[0]:08x}" if len(raw) >= 4 else "nothing"
-        raise DatasetError(f"{path}: bad magic number {found}, expected 0x{IDX_MAGIC[ndim]:08x} (unsigned bytes, {ndim} dims)")
+        raise DatasetError(
+            f"{path}: bad magic number {found}, expected 0x{IDX_MAGIC[ndim]:08x} (unsigned bytes, {ndim} dims)"
+        )
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DatasetError(f"{path}: truncated header")
@@ -129,8 +135,8 @@ def describe(source, x_train, y_train, x_test, y_test):
         digest.update(np.ascontiguousarray(array).tobytes())
     return {
         "source": source,
-        "train_count": int(len(y_train)),
-        "test_count": int(len(y_test)),
+        "train_count": len(y_train),
+        "test_count": len(y_test),
         "train_per_class": np.bincount(y_train, minlength=10).tolist(),
         "test_per_class": np.bincount(y_test, minlength=10).tolist(),
         "mean": float(pixels.mean()),

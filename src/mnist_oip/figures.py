@@ -6,10 +6,10 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .storage import atomic_path, save_text  # noqa: E402
+from .storage import atomic_path, save_text
 
 
 def display(image, contrast=False):

@@ -34,8 +34,9 @@ def logged(log_path):
 
 
 def prepare_dataset(dataset, out_arrays, out_info):
-    x_train, y_train, x_test, y_test = data.load(dataset["source"], dataset.get("path"),
-                                                 dataset["test_fraction"], dataset["seed"])
+    x_train, y_train, x_test, y_test = data.load(
+        dataset["source"], dataset.get("path"), dataset["test_fraction"], dataset["seed"]
+    )
     info = data.describe(dataset["source"], x_train, y_train, x_test, y_test)
     storage.save_npz(out_arrays, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     storage.save_json(out_info, info)
@@ -46,7 +47,7 @@ def train_cnn(arrays, info, architecture, training, out_model, out_history, thre
     from . import ascent, model
 
     ascent.configure_threads(threads)
-    stats = json.loads(open(info).read())
+    stats = storage.load_json(info)
     split = storage.load_npz(arrays)
     x_train, x_test = (data.standardize(split[k], stats["mean"], stats["std"]) for k in ("x_train", "x_test"))
     cnn = model.build_cnn(architecture["filters"], architecture["dense_units"], architecture["l2"])
@@ -65,18 +66,24 @@ def _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False,)
     cnn = model.load_model(model_path)
     model.check_architecture(cnn)
     label = f"map {map_index} of {layer}"
-    climbs = [ascent.Ascent(model.map_model(cnn, layer, map_index, pre), step_size,
-                            label + (" (pre-activation)" if pre else "")) for pre in pre_activation]
+    climbs = [
+        ascent.Ascent(
+            model.map_model(cnn, layer, map_index, pre), step_size, label + (" (pre-activation)" if pre else "")
+        )
+        for pre in pre_activation
+    ]
     return climbs if len(climbs) > 1 else climbs[0]
 
 
 def score_precursor(model_path, layer, map_index, precursor, step_size, batch_size, out_scores, threads=1):
-    from . import ascent, precursor as run
+    from . import ascent
+    from . import precursor as run
 
     ascent.configure_threads(threads)
     climb = _map_ascent(model_path, layer, map_index, step_size)
-    seconds = run.score_patterns(climb, precursor["grid"], precursor["levels"], precursor["steps"],
-                                 batch_size, out_scores)
+    seconds = run.score_patterns(
+        climb, precursor["grid"], precursor["levels"], precursor["steps"], batch_size, out_scores
+    )
     print(f"done in {seconds:.1f} s")
 
 
@@ -86,8 +93,13 @@ def select_seeds(scores_path, precursor, out_seeds):
     scores = np.load(scores_path, mmap_mode="r", allow_pickle=False)
     best = selection.top_patterns(scores, precursor["keep"])
     coarse = patterns.coarse_patterns(best, precursor["grid"], precursor["levels"])
-    storage.save_npz(out_seeds, indices=best, scores=np.asarray(scores[best]), coarse=coarse,
-                     scoring_image_steps=len(scores) * precursor["steps"])
+    storage.save_npz(
+        out_seeds,
+        indices=best,
+        scores=np.asarray(scores[best]),
+        coarse=coarse,
+        scoring_image_steps=len(scores) * precursor["steps"],
+    )
     print("\n".join(f"pattern {i}: loss {scores[i]:.4g}" for i in best))
 
 
@@ -111,8 +123,10 @@ def optimize_map(model_path, layer, map_index, seeds_path, oip, step_size, out_r
     ascent.configure_threads(threads)
     post, pre = _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False, True))
     seeds = storage.load_npz(seeds_path)
-    starts = {"random": patterns.random_starts(oip["random_starts"], oip["scales"], [oip["seed"], map_index]),
-              "precursor": patterns.upscale(seeds["coarse"])}
+    starts = {
+        "random": patterns.random_starts(oip["random_starts"], oip["scales"], [oip["seed"], map_index]),
+        "precursor": patterns.upscale(seeds["coarse"]),
+    }
     result, summary = {}, {"map": map_index, "layer": layer, "steps": oip["steps"]}
     for name in strategies(oip):
         images = starts[name.removesuffix("_warm")]
@@ -120,10 +134,17 @@ def optimize_map(model_path, layer, map_index, seeds_path, oip, step_size, out_r
         warm = oip["warm_steps"] if name.endswith("_warm") else 0
         oips, warm_curve, curve, losses = ascent.ascend(post, pre, images, oip["steps"], warm)
         best = float(losses.max())
-        result |= {f"{name}_starts": np.asarray(images), f"{name}_oips": oips, f"{name}_curves": curve,
-                   f"{name}_warm_curves": warm_curve, f"{name}_losses": losses}
+        result |= {
+            f"{name}_starts": np.asarray(images),
+            f"{name}_oips": oips,
+            f"{name}_curves": curve,
+            f"{name}_warm_curves": warm_curve,
+            f"{name}_losses": losses,
+        }
         summary[name] = {
-            "best_loss": best, "found": best > 0, "seconds": time.perf_counter() - began,
+            "best_loss": best,
+            "found": best > 0,
+            "seconds": time.perf_counter() - began,
             "image_steps": len(losses) * (warm + oip["steps"])
             + (int(seeds["scoring_image_steps"]) if name.startswith("precursor") else 0),
         }
@@ -141,14 +162,14 @@ def plot_map(result_path, map_index, figures, out_png):
 def plot_training(history_path, out_png):
     from . import figures as fig
 
-    fig.training_curves(json.loads(open(history_path).read())["history"], out_png)
+    fig.training_curves(storage.load_json(history_path)["history"], out_png)
 
 
 def summarize(result_paths, summary_paths, figures, out_gallery, out_csv, out_markdown):
     """The gallery of best OIPs, the per-map table with the blog's count line, and the strategy comparison."""
     from . import figures as fig
 
-    summaries = [json.loads(open(path).read()) for path in summary_paths]
+    summaries = [storage.load_json(path) for path in summary_paths]
     names = [name for name in STRATEGIES if name in summaries[0]]
     rows, best = [], []
     for result_path, summary in zip(result_paths, summaries):
@@ -157,21 +178,28 @@ def summarize(result_paths, summary_paths, figures, out_gallery, out_csv, out_ma
         index = int(np.argmax(result[f"{winner}_losses"]))
         loss = float(result[f"{winner}_losses"][index])
         best.append((summary["map"], result[f"{winner}_oips"][index], loss, loss > 0))
-        rows.append({"map": summary["map"]}
-                    | {f"{name}_best_loss": summary[name]["best_loss"] for name in names}
-                    | {f"{name}_found": summary[name]["found"] for name in names}
-                    | {"found": loss > 0, "best_strategy": winner if loss > 0 else ""})
+        rows.append(
+            {"map": summary["map"]}
+            | {f"{name}_best_loss": summary[name]["best_loss"] for name in names}
+            | {f"{name}_found": summary[name]["found"] for name in names}
+            | {"found": loss > 0, "best_strategy": winner if loss > 0 else ""}
+        )
     missed = [row for row in rows if not row["random_found"]]
     recovered = [row["map"] for row in missed if row["precursor_found"]]
-    line = (f"{len(missed)} of {len(rows)} maps had no OIP from random starts; "
-            f"the precursor recovered {len(recovered)} of them"
-            + (f" ({', '.join(map(str, recovered))})" if recovered else "") + ".")
+    line = (
+        f"{len(missed)} of {len(rows)} maps had no OIP from random starts; "
+        f"the precursor recovered {len(recovered)} of them"
+        + (f" ({', '.join(map(str, recovered))})" if recovered else "")
+        + "."
+    )
     print(line)
     comparison = strategy_comparison(summaries, names)
     none = [row["map"] for row in rows if not row["found"]]
     fig.gallery(best, out_gallery, figures["contrast"], figures["gallery_columns"])
-    preamble = (f"# OIP summary\n\n{line}\n\n## Strategies\n\n{fig.markdown_table(comparison)}\n"
-                f"Maps that no strategy activates: {', '.join(map(str, none)) or 'none'}.\n\n## Maps")
+    preamble = (
+        f"# OIP summary\n\n{line}\n\n## Strategies\n\n{fig.markdown_table(comparison)}\n"
+        f"Maps that no strategy activates: {', '.join(map(str, none)) or 'none'}.\n\n## Maps"
+    )
     fig.write_table(rows, out_csv, out_markdown, preamble=preamble)
 
 
@@ -180,12 +208,14 @@ def strategy_comparison(summaries, names):
     table = []
     for name in names:
         losses = [s[name]["best_loss"] for s in summaries]
-        table.append({
-            "strategy": name,
-            "maps_with_oip": sum(s[name]["found"] for s in summaries),
-            "median_best_loss": float(np.median(losses)),
-            "min_best_loss": float(np.min(losses)),
-            "image_steps_per_map": int(np.median([s[name]["image_steps"] for s in summaries])),
-            "ascent_seconds_per_map": float(np.median([s[name]["seconds"] for s in summaries])),
-        })
+        table.append(
+            {
+                "strategy": name,
+                "maps_with_oip": sum(s[name]["found"] for s in summaries),
+                "median_best_loss": float(np.median(losses)),
+                "min_best_loss": float(np.min(losses)),
+                "image_steps_per_map": int(np.median([s[name]["image_steps"] for s in summaries])),
+                "ascent_seconds_per_map": float(np.median([s[name]["seconds"] for s in summaries])),
+            }
+        )
     return table

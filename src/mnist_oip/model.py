@@ -11,7 +11,7 @@ class ModelError(ValueError):
 def build_cnn(filters=(32, 64, 128), dense_units=70, l2=0.001):
     """Conv(32)-pool-Conv(64)-pool-Conv(128)-dense(70)-softmax(10), L2 on every kernel."""
     reg = keras.regularizers.L2(l2) if l2 else None
-    conv = dict(kernel_size=3, activation="relu", kernel_regularizer=reg)
+    conv = {"kernel_size": 3, "activation": "relu", "kernel_regularizer": reg}
     inputs = keras.Input((28, 28, 1), name="image")
     x = keras.layers.Conv2D(filters[0], name="conv1", **conv)(inputs)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
@@ -24,8 +24,21 @@ def build_cnn(filters=(32, 64, 128), dense_units=70, l2=0.001):
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 
-def train(model, x_train, y_train, x_test, y_test, *, epochs, batch_size, learning_rate, momentum, lr_decay, seed,
-          callbacks=()):
+def train(
+    model,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    *,
+    epochs,
+    batch_size,
+    learning_rate,
+    momentum,
+    lr_decay,
+    seed,
+    callbacks=(),
+):
     """SGD with momentum and a per-epoch exponential learning-rate decay; returns history and test accuracy."""
     keras.utils.set_random_seed(seed)
     steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
@@ -38,10 +51,16 @@ def train(model, x_train, y_train, x_test, y_test, *, epochs, batch_size, learni
         metrics=["accuracy"],
     )
     history = model.fit(
-        x_train, y_train, epochs=epochs, batch_size=batch_size, validation_data=(x_test, y_test),
-        shuffle=True, verbose=2, callbacks=list(callbacks),
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(x_test, y_test),
+        shuffle=True,
+        verbose=2,
+        callbacks=list(callbacks),
     )
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
+    _, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
     return {key: [float(v) for v in values] for key, values in history.history.items()}, float(test_accuracy)
 
 
@@ -89,8 +108,12 @@ def map_model(model, layer_name, map_index, pre_activation=False):
         x = layer(x)
     kernel, bias = target.get_weights()
     single = keras.layers.Conv2D(
-        1, target.kernel_size, strides=target.strides, padding=target.padding,
-        activation=None if pre_activation else target.activation, name=f"{layer_name}_map{map_index}",
+        1,
+        target.kernel_size,
+        strides=target.strides,
+        padding=target.padding,
+        activation=None if pre_activation else target.activation,
+        name=f"{layer_name}_map{map_index}",
     )
     outputs = single(x)
     single.set_weights([kernel[..., map_index : map_index + 1], bias[map_index : map_index + 1]])

@@ -29,8 +29,12 @@ def upscale(coarse, size=SIZE):
     """
     from keras import ops
 
-    images = ops.image.resize(ops.convert_to_tensor(coarse[..., None], "float32"), (size, size),
-                              interpolation="bicubic", data_format="channels_last")
+    images = ops.image.resize(
+        ops.convert_to_tensor(coarse[..., None], "float32"),
+        (size, size),
+        interpolation="bicubic",
+        data_format="channels_last",
+    )
     return standardize_each(images)
 
 

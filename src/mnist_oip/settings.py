@@ -28,7 +28,9 @@ def _describe(error):
         allowed = ", ".join(error.schema.get("properties", {}))
         return f"  {key}: {error.message}; allowed keys: {allowed}"
     if error.validator == "enum":
-        return f"  {key}: {error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
+        return (
+            f"  {key}: {error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
+        )
     if error.validator == "oneOf" and key.endswith("indices"):
         return f"  {key}: {error.instance!r} is neither 'all' nor a list of distinct map indices >= 0"
     return f"  {key}: {error.message}"

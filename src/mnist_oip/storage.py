@@ -35,6 +35,10 @@ def load_npz(path):
         return {key: data[key] for key in data.files}
 
 
+def load_json(path):
+    return json.loads(Path(path).read_text())
+
+
 def save_json(path, obj):
     with atomic_path(path, ".json") as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")

@@ -5,7 +5,9 @@ from snakemake.utils import min_version
 
 # The package beside this workflow, for the DAG here and for every job's script (installed or not).
 sys.path.insert(0, f"{workflow.basedir}/src")
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [f"{workflow.basedir}/src", os.environ.get("PYTHONPATH")]))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [f"{workflow.basedir}/src", os.environ.get("PYTHONPATH")])
+)
 
 from mnist_oip import settings
 
@@ -25,7 +27,6 @@ GPU = 1 if settings.gpu_count() else 0
 wildcard_constraints:
     layer=r"conv\d+",
     map=r"\d+",
-
 
 
 def settings_of(section, *keys):

@@ -2,13 +2,13 @@ rule prepare_dataset:
     output:
         arrays="results/data/mnist.npz",
         info="results/data/provenance.json",
-    params:
-        dataset=settings_of("dataset"),
     log:
         "results/logs/prepare_dataset.log",
     benchmark:
         "results/benchmarks/prepare_dataset.tsv"
     conda:
         "../../envs/oip.yaml"
+    params:
+        dataset=settings_of("dataset"),
     script:
         "../../scripts/prepare_dataset.py"

@@ -8,14 +8,14 @@ rule plot_map:
             category="Maps",
             labels={"layer": "{layer}", "map": "{map}"},
         ),
-    params:
-        figures=settings_of("figures"),
     log:
         "results/logs/plot_map/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/plot_map/{layer}/{map}.tsv"
     conda:
         "../../envs/oip.yaml"
+    params:
+        figures=settings_of("figures"),
     script:
         "../../scripts/plot_map.py"
 
@@ -25,16 +25,20 @@ rule summarize:
         results=expand(rules.optimize_oips.output.result, layer=LAYER, map=MAPS),
         summaries=expand(rules.optimize_oips.output.summary, layer=LAYER, map=MAPS),
     output:
-        gallery=report("results/gallery.png", caption="../report/gallery.rst", category="Overview"),
+        gallery=report(
+            "results/gallery.png", caption="../report/gallery.rst", category="Overview"
+        ),
         csv="results/summary.csv",
-        markdown=report("results/summary.md", caption="../report/summary.rst", category="Overview"),
-    params:
-        figures=settings_of("figures"),
+        markdown=report(
+            "results/summary.md", caption="../report/summary.rst", category="Overview"
+        ),
     log:
         "results/logs/summarize.log",
     benchmark:
         "results/benchmarks/summarize.tsv"
     conda:
         "../../envs/oip.yaml"
+    params:
+        figures=settings_of("figures"),
     script:
         "../../scripts/summarize.py"

@@ -5,17 +5,17 @@ rule optimize_oips:
     output:
         result="results/maps/{layer}/{map}/oips.npz",
         summary="results/maps/{layer}/{map}/summary.json",
-    params:
-        oip=settings_of("oip"),
-        step_size=config["ascent"]["step_size"],
-    threads: 1
-    resources:
-        gpu=GPU,
     log:
         "results/logs/optimize_oips/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/optimize_oips/{layer}/{map}.tsv"
     conda:
         "../../envs/oip.yaml"
+    threads: 1
+    resources:
+        gpu=GPU,
+    params:
+        oip=settings_of("oip"),
+        step_size=config["ascent"]["step_size"],
     script:
         "../../scripts/optimize_oips.py"

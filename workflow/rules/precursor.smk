@@ -3,18 +3,18 @@ rule score_precursor:
         model=rules.train_cnn.output.model,
     output:
         scores="results/maps/{layer}/{map}/scores.npy",
-    params:
-        precursor=settings_of("precursor", "grid", "levels", "steps"),
-        ascent=settings_of("ascent"),
-    threads: 1
-    resources:
-        gpu=GPU,
     log:
         "results/logs/score_precursor/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/score_precursor/{layer}/{map}.tsv"
     conda:
         "../../envs/oip.yaml"
+    threads: 1
+    resources:
+        gpu=GPU,
+    params:
+        precursor=settings_of("precursor", "grid", "levels", "steps"),
+        ascent=settings_of("ascent"),
     script:
         "../../scripts/score_precursor.py"
 
@@ -24,13 +24,13 @@ rule select_seeds:
         scores=rules.score_precursor.output.scores,
     output:
         seeds="results/maps/{layer}/{map}/seeds.npz",
-    params:
-        precursor=settings_of("precursor", "grid", "keep", "levels", "steps"),
     log:
         "results/logs/select_seeds/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/select_seeds/{layer}/{map}.tsv"
     conda:
         "../../envs/oip.yaml"
+    params:
+        precursor=settings_of("precursor", "grid", "keep", "levels", "steps"),
     script:
         "../../scripts/select_seeds.py"

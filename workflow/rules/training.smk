@@ -5,18 +5,18 @@ rule train_cnn:
     output:
         model="results/model/cnn.keras",
         history="results/model/history.json",
-    params:
-        model=settings_of("model"),
-        training=settings_of("training"),
-    threads: 2
-    resources:
-        gpu=GPU,
     log:
         "results/logs/train_cnn.log",
     benchmark:
         "results/benchmarks/train_cnn.tsv"
     conda:
         "../../envs/oip.yaml"
+    threads: 2
+    resources:
+        gpu=GPU,
+    params:
+        model=settings_of("model"),
+        training=settings_of("training"),
     script:
         "../../scripts/train_cnn.py"
 
@@ -25,7 +25,11 @@ rule plot_training:
     input:
         rules.train_cnn.output.history,
     output:
-        report("results/figures/training.png", caption="../report/training.rst", category="Training"),
+        report(
+            "results/figures/training.png",
+            caption="../report/training.rst",
+            category="Training",
+        ),
     log:
         "results/logs/plot_training.log",
     benchmark:
