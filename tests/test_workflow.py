@@ -2,63 +2,24 @@
 
 import csv
 import json
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import yaml
+from helpers import MAPS, TINY, edited_config, plan, snakemake
 
 from mnist_oip import selection, storage
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests/tiny_config.yaml"
-MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
 
-
-def snakemake(workdir, *args, configs=(TINY,)):
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        "--resources",
-        "gpu=1",
-        "--configfile",
-        *map(str, configs),
-        *args,
-    ]
-    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    done = snakemake(workdir)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return workdir
+@pytest.fixture
+def run(tiny_run):
+    return tiny_run
 
 
 def planned_rules(workdir, edit):
-    """Rules a dry run would execute after `edit` (a nested dict) is laid over the tiny config."""
-    config = yaml.safe_load(TINY.read_text())
-    for section, values in edit.items():
-        config[section] = config.get(section, {}) | values
-    edited = workdir / "edited.yaml"
-    edited.write_text(yaml.safe_dump(config))
-    dry = snakemake(workdir, "--dry-run", configs=(edited,))
-    assert dry.returncode == 0, dry.stderr[-4000:]
-    return {m[1] for m in re.finditer(r"^(\w+)\s+\d+$", dry.stdout + dry.stderr, re.MULTILINE)} - {"total"}
+    """Rules a dry run would execute after `edit` (section -> values) is laid over the tiny config."""
+    return set(plan(workdir, configs=(edited_config(workdir, edit),)))
 
 
 def test_every_output_exists(run):

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 
 import numpy as np
 
@@ -27,7 +28,11 @@ def logged(log_path):
         try:
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                 logging.basicConfig(stream=log, level=logging.INFO, force=True)
-                yield
+                try:
+                    yield
+                except Exception:
+                    traceback.print_exc(file=log)  # the reason the job failed, in its log
+                    raise
         finally:
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
@@ -50,6 +55,8 @@ def train_cnn(arrays, info, architecture, training, out_model, out_history, thre
     stats = storage.load_json(info)
     split = storage.load_npz(arrays)
     x_train, x_test = (data.standardize(split[k], stats["mean"], stats["std"]) for k in ("x_train", "x_test"))
+    training = dict(training)
+    model.seed_everything(training.pop("seed"))
     cnn = model.build_cnn(architecture["filters"], architecture["dense_units"], architecture["l2"])
     cnn.summary()
     history, accuracy = model.train(cnn, x_train, split["y_train"], x_test, split["y_test"], **training)
@@ -75,11 +82,21 @@ def _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False,)
     return climbs if len(climbs) > 1 else climbs[0]
 
 
+FAULT_VARIABLE = "MNIST_OIP_FAIL_MAPS"
+
+
+def _injected_fault(map_index):
+    """Fail on purpose for the maps listed in $MNIST_OIP_FAIL_MAPS: the tests' way to break one job."""
+    if str(map_index) in os.environ.get(FAULT_VARIABLE, "").split(","):
+        raise RuntimeError(f"map {map_index}: fault injected through {FAULT_VARIABLE}")
+
+
 def score_precursor(model_path, layer, map_index, precursor, step_size, batch_size, out_scores, threads=1):
     from . import ascent
     from . import precursor as run
 
     ascent.configure_threads(threads)
+    _injected_fault(map_index)
     climb = _map_ascent(model_path, layer, map_index, step_size)
     seconds = run.score_patterns(
         climb, precursor["grid"], precursor["levels"], precursor["steps"], batch_size, out_scores

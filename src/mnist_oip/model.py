@@ -24,6 +24,15 @@ def build_cnn(filters=(32, 64, 128), dense_units=70, l2=0.001):
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 
+def seed_everything(seed):
+    """Same seed, same weights and batches: seed every generator and ask the backend for deterministic ops."""
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
 def train(
     model,
     x_train,
@@ -36,11 +45,8 @@ def train(
     learning_rate,
     momentum,
     lr_decay,
-    seed,
-    callbacks=(),
 ):
     """SGD with momentum and a per-epoch exponential learning-rate decay; returns history and test accuracy."""
-    keras.utils.set_random_seed(seed)
     steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
     schedule = keras.optimizers.schedules.ExponentialDecay(
         learning_rate, decay_steps=steps_per_epoch, decay_rate=lr_decay, staircase=True
@@ -58,7 +64,6 @@ def train(
         validation_data=(x_test, y_test),
         shuffle=True,
         verbose=2,
-        callbacks=list(callbacks),
     )
     _, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
     return {key: [float(v) for v in values] for key, values in history.history.items()}, float(test_accuracy)

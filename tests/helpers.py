@@ -1,0 +1,53 @@
+"""Running the workflow from the tests: in a temporary folder, on the tiny config."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests/tiny_config.yaml"
+MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
+
+
+def snakemake(workdir, *args, configs=(TINY,), cores=2):
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        str(cores),
+        "--resources",
+        "gpu=1",
+        "--configfile",
+        *map(str, configs),
+        *args,
+    ]
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
+
+
+def plan(workdir, *args, configs=(TINY,)):
+    """Jobs per rule that a dry run would execute."""
+    dry = snakemake(workdir, "--dry-run", *args, configs=configs)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    table = re.finditer(r"^([a-z_]+)\s+(\d+)$", dry.stdout, re.MULTILINE)  # the "job count" table
+    counts = {m[1]: int(m[2]) for m in table if m[1] != "total"}
+    return counts
+
+
+def edited_config(workdir, edit):
+    """The tiny config with `edit` (section -> values) laid over it, written to a file."""
+    config = yaml.safe_load(TINY.read_text())
+    for section, values in edit.items():
+        config[section] = config.get(section, {}) | values
+    path = workdir / f"edited-{abs(hash(repr(edit)))}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
