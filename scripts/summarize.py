@@ -4,6 +4,7 @@ with logged(snakemake.log[0]):
     summarize(
         snakemake.input.results,
         snakemake.input.summaries,
+        snakemake.input.uniqueness,
         snakemake.params.figures,
         snakemake.output.gallery,
         snakemake.output.csv,

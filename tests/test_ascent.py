@@ -77,3 +77,20 @@ def test_warm_start_moves_a_map_that_random_starts_leave_at_zero(cnn):
     _, warm_curve, _, found = ascent.ascend(plain, warm, images, steps=100, warm_steps=100)
     assert warm_curve.shape == (100, 6) and np.all(np.diff(warm_curve.mean(axis=1)) > 0)
     assert found.max() > 0
+
+
+def test_wrong_model_files_are_named(tmp_path):
+    garbage = tmp_path / "garbage.keras"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(model.ModelError, match=r"garbage.keras: cannot be loaded as a Keras model"):
+        model.load_model(garbage)
+    inputs = keras.Input((32, 32, 3))
+    other = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="edges")(inputs))
+    other.save(tmp_path / "other.keras")
+    loaded = model.load_model(tmp_path / "other.keras")
+    with pytest.raises(model.ModelError, match=r"inputs of shape \(32, 32, 3\), expected \(28, 28, 1\)"):
+        model.check_architecture(loaded)
+    with pytest.raises(
+        model.ModelError, match=r"'conv3' is not a Conv2D layer of the model; its conv layers are \['edges'\]"
+    ):
+        model.map_model(loaded, "conv3", 0)

@@ -29,6 +29,7 @@ def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path):
         "score_precursor": 1,
         "select_seeds": 1,
         "optimize_oips": 1,
+        "compare_oips": 1,
         "plot_map": 1,
         "summarize": 1,
         "all": 1,

@@ -35,9 +35,9 @@ def test_every_output_exists(run):
     ):
         assert (results / name).stat().st_size > 0, name
     for index in MAPS:
-        for name in ("scores.npy", "seeds.npz", "oips.npz", "summary.json", "figure.png"):
+        for name in ("scores.npy", "seeds.npz", "oips.npz", "summary.json", "uniqueness.json", "figure.png"):
             assert (results / f"maps/conv3/{index}/{name}").stat().st_size > 0
-        for rule in ("score_precursor", "select_seeds", "optimize_oips", "plot_map"):
+        for rule in ("score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map"):
             assert (results / f"logs/{rule}/conv3/{index}.log").exists()
             assert (results / f"benchmarks/{rule}/conv3/{index}.tsv").exists()
     assert not list(results.rglob(".*.npz")) and not list(results.rglob(".*.npy")), "temporary files left over"
@@ -88,15 +88,16 @@ def test_nothing_to_do_after_a_run(run):
     [
         (
             {"precursor": {"levels": [0.1, 0.9]}},
-            {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"},
+            {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"},
         ),
-        ({"precursor": {"keep": 3}}, {"select_seeds", "optimize_oips", "plot_map", "summarize", "all"}),
+        ({"precursor": {"keep": 3}}, {"select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"}),
         (
             {"precursor": {"steps": 4}},
-            {"score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize", "all"},
+            {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"},
         ),
-        ({"oip": {"steps": 30}}, {"optimize_oips", "plot_map", "summarize", "all"}),
+        ({"oip": {"steps": 30}}, {"optimize_oips", "compare_oips", "plot_map", "summarize", "all"}),
         ({"figures": {"contrast": True}}, {"plot_map", "summarize", "all"}),
+        ({"uniqueness": {"threshold": 0.8}}, {"compare_oips", "plot_map", "summarize", "all"}),
         (
             {"training": {"epochs": 2}},
             {
@@ -105,6 +106,7 @@ def test_nothing_to_do_after_a_run(run):
                 "score_precursor",
                 "select_seeds",
                 "optimize_oips",
+                "compare_oips",
                 "plot_map",
                 "summarize",
                 "all",
@@ -119,6 +121,7 @@ def test_nothing_to_do_after_a_run(run):
                 "score_precursor",
                 "select_seeds",
                 "optimize_oips",
+                "compare_oips",
                 "plot_map",
                 "summarize",
                 "all",
@@ -149,3 +152,17 @@ def test_strategy_compute_is_counted(run):
     assert (
         "| strategy | maps_with_oip | median_best_loss |" in markdown and "Maps that no strategy activates" in markdown
     )
+
+
+def test_oips_are_grouped_into_distinct_patterns(run):
+    for index in MAPS:
+        groups = json.loads((run / f"results/maps/conv3/{index}/uniqueness.json").read_text())
+        result = storage.load_npz(run / f"results/maps/conv3/{index}/oips.npz")
+        found = sum(
+            int((result[f"{name}_losses"] > 0).sum())
+            for name in ("random", "precursor", "random_warm", "precursor_warm")
+        )
+        assert len(groups["oips"]) == found
+        assert groups["distinct"] == len({o["group"] for o in groups["oips"]}) and 1 <= groups["distinct"] <= found
+    with open(run / "results/summary.csv") as f:
+        assert all(int(row["distinct_oips"]) >= 1 for row in csv.DictReader(f))

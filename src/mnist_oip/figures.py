@@ -25,8 +25,9 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def map_figure(result, map_index, path, contrast=False):
-    """For each start strategy, a row of start images above a row of their OIPs, titled with the losses."""
+def map_figure(result, groups, map_index, path, contrast=False):
+    """For each start strategy, a row of start images above a row of their OIPs, titled with the losses and,
+    for OIPs with loss > 0, the letter of their pattern group (same letter: same pattern up to a shift)."""
     names = [name for name in ("precursor", "precursor_warm", "random", "random_warm") if f"{name}_oips" in result]
     columns = max(len(result[f"{name}_oips"]) for name in names)
     fig, axes = plt.subplots(2 * len(names), columns, figsize=(1.3 * columns, 2.9 * len(names)), squeeze=False)
@@ -37,7 +38,17 @@ def map_figure(result, map_index, path, contrast=False):
         for c in range(len(starts)):
             axes[2 * r, c].imshow(display(starts[c], contrast), cmap="gray", vmin=0, vmax=1)
             axes[2 * r + 1, c].imshow(display(oips[c], contrast), cmap="gray", vmin=0, vmax=1)
-            axes[2 * r + 1, c].set_title(f"{losses[c]:.3g}", fontsize=7)
+            group = groups.get((name, c))
+            letter = "" if group is None else f" {chr(ord('A') + group % 26)}"
+            axes[2 * r + 1, c].text(
+                0.5,
+                -0.04,
+                f"{losses[c]:.3g}{letter}",
+                fontsize=7,
+                ha="center",
+                va="top",
+                transform=axes[2 * r + 1, c].transAxes,
+            )
         axes[2 * r, 0].set_title(f"{name.replace('_', ' + ')} starts", fontsize=8, loc="left")
     fig.suptitle(f"map {map_index}: start images and their OIPs (loss = mean activation)", fontsize=9)
     _save(fig, path)

@@ -170,10 +170,32 @@ def optimize_map(model_path, layer, map_index, seeds_path, oip, step_size, out_r
     storage.save_json(out_summary, summary)
 
 
-def plot_map(result_path, map_index, figures, out_png):
+def compare_oips(result_path, comparison, out_json):
+    """Group the map's OIPs (loss > 0, every strategy) into patterns that are the same up to a shift."""
+    from . import uniqueness
+
+    result = storage.load_npz(result_path)
+    found = [
+        (name, i, float(loss))
+        for name in STRATEGIES
+        if f"{name}_losses" in result
+        for i, loss in enumerate(result[f"{name}_losses"])
+        if loss > 0
+    ]
+    images = [result[f"{name}_oips"][i] for name, i, _ in found]
+    labels, similarity = uniqueness.group(images, comparison["threshold"], comparison["max_shift"])
+    oips = [{"strategy": n, "index": i, "loss": loss, "group": int(g)} for (n, i, loss), g in zip(found, labels)]
+    storage.save_json(
+        out_json, {"distinct": len(set(labels.tolist())), "oips": oips, "similarity": similarity.tolist()}
+    )
+    print(f"{len(found)} OIPs with loss > 0 form {len(set(labels.tolist()))} distinct patterns")
+
+
+def plot_map(result_path, uniqueness_path, map_index, figures, out_png):
     from . import figures as fig
 
-    fig.map_figure(storage.load_npz(result_path), map_index, out_png, figures["contrast"])
+    groups = {(o["strategy"], o["index"]): o["group"] for o in storage.load_json(uniqueness_path)["oips"]}
+    fig.map_figure(storage.load_npz(result_path), groups, map_index, out_png, figures["contrast"])
 
 
 def plot_training(history_path, out_png):
@@ -182,14 +204,15 @@ def plot_training(history_path, out_png):
     fig.training_curves(storage.load_json(history_path)["history"], out_png)
 
 
-def summarize(result_paths, summary_paths, figures, out_gallery, out_csv, out_markdown):
+def summarize(result_paths, summary_paths, uniqueness_paths, figures, out_gallery, out_csv, out_markdown):
     """The gallery of best OIPs, the per-map table with the blog's count line, and the strategy comparison."""
     from . import figures as fig
 
     summaries = [storage.load_json(path) for path in summary_paths]
     names = [name for name in STRATEGIES if name in summaries[0]]
     rows, best = [], []
-    for result_path, summary in zip(result_paths, summaries):
+    distinct = [storage.load_json(path)["distinct"] for path in uniqueness_paths]
+    for result_path, summary, patterns in zip(result_paths, summaries, distinct):
         result = storage.load_npz(result_path)
         winner = max(names, key=lambda name: summary[name]["best_loss"])
         index = int(np.argmax(result[f"{winner}_losses"]))
@@ -199,7 +222,7 @@ def summarize(result_paths, summary_paths, figures, out_gallery, out_csv, out_ma
             {"map": summary["map"]}
             | {f"{name}_best_loss": summary[name]["best_loss"] for name in names}
             | {f"{name}_found": summary[name]["found"] for name in names}
-            | {"found": loss > 0, "best_strategy": winner if loss > 0 else ""}
+            | {"found": loss > 0, "best_strategy": winner if loss > 0 else "", "distinct_oips": patterns}
         )
     missed = [row for row in rows if not row["random_found"]]
     recovered = [row["map"] for row in missed if row["precursor_found"]]

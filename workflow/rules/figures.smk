@@ -1,6 +1,7 @@
 rule plot_map:
     input:
         result=rules.optimize_oips.output.result,
+        uniqueness=rules.compare_oips.output.uniqueness,
     output:
         report(
             "results/maps/{layer}/{map}/figure.png",
@@ -24,6 +25,7 @@ rule summarize:
     input:
         results=expand(rules.optimize_oips.output.result, layer=LAYER, map=MAPS),
         summaries=expand(rules.optimize_oips.output.summary, layer=LAYER, map=MAPS),
+        uniqueness=expand(rules.compare_oips.output.uniqueness, layer=LAYER, map=MAPS),
     output:
         gallery=report(
             "results/gallery.png", caption="../report/gallery.rst", category="Overview"

@@ -19,3 +19,20 @@ rule optimize_oips:
         step_size=config["ascent"]["step_size"],
     script:
         "../../scripts/optimize_oips.py"
+
+
+rule compare_oips:
+    input:
+        result=rules.optimize_oips.output.result,
+    output:
+        uniqueness="results/maps/{layer}/{map}/uniqueness.json",
+    log:
+        "results/logs/compare_oips/{layer}/{map}.log",
+    benchmark:
+        "results/benchmarks/compare_oips/{layer}/{map}.tsv"
+    conda:
+        "../../envs/oip.yaml"
+    params:
+        uniqueness=settings_of("uniqueness"),
+    script:
+        "../../scripts/compare_oips.py"

@@ -1,0 +1,32 @@
+"""Are a map's OIPs one pattern? Compare them up to translation and group near-duplicates."""
+
+import numpy as np
+from scipy.signal import correlate2d
+from scipy.sparse.csgraph import connected_components
+
+
+def shifted_similarity(a, b, max_shift):
+    """Maximum over shifts of up to `max_shift` px of the normalized cross-correlation of two images.
+
+    Each image is centred and scaled to unit norm, so 1 means identical up to that shift (and contrast).
+    """
+    a, b = (np.asarray(x, np.float64).squeeze() for x in (a, b))
+    a, b = a - a.mean(), b - b.mean()
+    norms = np.linalg.norm(a) * np.linalg.norm(b)
+    if norms == 0:
+        return 0.0
+    full = correlate2d(a, b, mode="full")  # index (h-1, w-1) is the zero shift
+    h, w = a.shape
+    window = full[h - 1 - max_shift : h + max_shift, w - 1 - max_shift : w + max_shift]
+    return float(window.max() / norms)
+
+
+def group(images, threshold, max_shift):
+    """Group labels (0, 1, ...) of `images`: linked where their shifted similarity is at least `threshold`."""
+    n = len(images)
+    similarity = np.eye(n)
+    for i in range(n):
+        for j in range(i + 1, n):
+            similarity[i, j] = similarity[j, i] = shifted_similarity(images[i], images[j], max_shift)
+    _, labels = connected_components(similarity >= threshold, directed=False)
+    return labels, similarity
