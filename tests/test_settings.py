@@ -66,5 +66,12 @@ def test_pattern_count_too_large_is_refused_with_count_and_hint():
     precursor = DEFAULT["precursor"] | {"grid": 7, "levels": [0.1, 0.3, 0.5, 0.7, 0.9]}
     with pytest.raises(settings.ConfigError, match=r"5 levels on a 7x7 grid make 1.776e\+34 patterns.*smaller grid"):
         settings.check_precursor(precursor)
-    with pytest.raises(settings.ConfigError, match=r"precursor.keep: 20 seeds asked for, but there are only 16"):
+    with pytest.raises(settings.ConfigError, match=r"precursor.keep: 20 seeds asked for, but only 16 of the 16"):
         settings.check_precursor(DEFAULT["precursor"] | {"grid": 2, "levels": [0.2, 0.8], "keep": 20})
+
+
+def test_halving_must_leave_enough_seeds():
+    halving = DEFAULT["precursor"] | {"strategy": "halving", "halving_steps": [2, 4], "halving_keep": 0.2}
+    assert settings.check_precursor(halving) == 19683
+    with pytest.raises(settings.ConfigError, match=r"only 2 of the 19683 patterns reach the last round"):
+        settings.check_precursor(halving | {"halving_steps": [1, 1, 1, 1], "halving_keep": 0.1, "keep": 8})

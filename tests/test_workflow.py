@@ -95,6 +95,10 @@ def test_nothing_to_do_after_a_run(run):
             {"precursor": {"steps": 4}},
             {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"},
         ),
+        (
+            {"precursor": {"strategy": "halving", "halving_steps": [1], "halving_keep": 0.5}},
+            {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"},
+        ),
         ({"oip": {"steps": 30}}, {"optimize_oips", "compare_oips", "plot_map", "summarize", "all"}),
         ({"figures": {"contrast": True}}, {"plot_map", "summarize", "all"}),
         ({"uniqueness": {"threshold": 0.8}}, {"compare_oips", "plot_map", "summarize", "all"}),

@@ -98,24 +98,22 @@ def score_precursor(model_path, layer, map_index, precursor, step_size, batch_si
     ascent.configure_threads(threads)
     _injected_fault(map_index)
     climb = _map_ascent(model_path, layer, map_index, step_size)
-    seconds = run.score_patterns(
-        climb, precursor["grid"], precursor["levels"], precursor["steps"], batch_size, out_scores
-    )
+    seconds = run.score_patterns(climb, precursor, batch_size, out_scores)
     print(f"done in {seconds:.1f} s")
 
 
 def select_seeds(scores_path, precursor, out_seeds):
     from . import patterns, selection
+    from .precursor import image_steps
 
     scores = np.load(scores_path, mmap_mode="r", allow_pickle=False)
     best = selection.top_patterns(scores, precursor["keep"])
-    coarse = patterns.coarse_patterns(best, precursor["grid"], precursor["levels"])
     storage.save_npz(
         out_seeds,
         indices=best,
         scores=np.asarray(scores[best]),
-        coarse=coarse,
-        scoring_image_steps=len(scores) * precursor["steps"],
+        coarse=patterns.coarse_patterns(best, precursor["grid"], precursor["levels"]),
+        scoring_image_steps=image_steps(len(scores), precursor),
     )
     print("\n".join(f"pattern {i}: loss {scores[i]:.4g}" for i in best))
 

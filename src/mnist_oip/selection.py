@@ -1,14 +1,19 @@
-"""Seed selection: the best-scoring precursor patterns."""
+"""Seed selection: the best-scoring precursor patterns, found in one streaming pass."""
 
 import numpy as np
 
 
-def top_patterns(scores, keep):
-    """Indices of the `keep` highest scores, best first; ties go to the lower index."""
-    scores = np.asarray(scores)
-    keep = min(keep, len(scores))
-    candidates = np.argpartition(-scores, keep - 1)[:keep] if keep < len(scores) else np.arange(len(scores))
-    threshold = scores[candidates].min()
-    tied = np.flatnonzero(scores >= threshold)  # all patterns at the cut, so the tie rule holds
-    order = np.lexsort((tied, -scores[tied]))
-    return tied[order][:keep]
+def top_patterns(scores, keep, chunk_size=1 << 20):
+    """Indices of the `keep` highest scores, best first; ties go to the lower index, NaN counts as lowest.
+
+    `scores` may be a memory-mapped file: it is read `chunk_size` values at a time, keeping a running top.
+    """
+    best = np.empty(0, np.int64)
+    best_values = np.empty(0, np.float32)
+    for first in range(0, len(scores), chunk_size):
+        chunk = np.asarray(scores[first : first + chunk_size], np.float32)
+        indices = np.concatenate([best, np.arange(first, first + len(chunk))])
+        values = np.concatenate([best_values, np.nan_to_num(chunk, nan=-np.inf)])
+        order = np.lexsort((indices, -values))[:keep]
+        best, best_values = indices[order], values[order]
+    return best

@@ -67,6 +67,12 @@ def check_precursor(precursor):
             f"precursor: {len(precursor['levels'])} levels on a {precursor['grid']}x{precursor['grid']} grid "
             f"make {count:.3e} patterns, more than the {MAX_PATTERNS:.3e} allowed; use a smaller grid or fewer levels"
         )
-    if precursor["keep"] > count:
-        raise ConfigError(f"precursor.keep: {precursor['keep']} seeds asked for, but there are only {count} patterns")
+    from .precursor import rounds  # numpy only
+
+    survivors = rounds(count, precursor)[-1][0]
+    if precursor["keep"] > survivors:
+        raise ConfigError(
+            f"precursor.keep: {precursor['keep']} seeds asked for, but only {survivors} of the {count} patterns "
+            f"reach the last round"
+        )
     return count

@@ -18,7 +18,10 @@ settings.validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.ya
 
 LAYER = config["maps"]["layer"]
 MAPS = settings.map_indices(config)
-settings.check_precursor(config["precursor"])
+print(
+    f"precursor: {settings.check_precursor(config['precursor'])} patterns per map, {len(MAPS)} maps of {LAYER}",
+    file=sys.stderr,
+)
 # Jobs that would run on an accelerator claim one, so `--resources gpu=N` spreads them over N cards;
 # on a machine without one they claim none and run side by side on the CPU cores.
 GPU = 1 if settings.gpu_count() else 0

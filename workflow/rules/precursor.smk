@@ -13,7 +13,15 @@ rule score_precursor:
     resources:
         gpu=GPU,
     params:
-        precursor=settings_of("precursor", "grid", "levels", "steps"),
+        precursor=settings_of(
+            "precursor",
+            "grid",
+            "levels",
+            "steps",
+            "strategy",
+            "halving_steps",
+            "halving_keep",
+        ),
         ascent=settings_of("ascent"),
     script:
         "../../scripts/score_precursor.py"
@@ -31,6 +39,6 @@ rule select_seeds:
     conda:
         "../../envs/oip.yaml"
     params:
-        precursor=settings_of("precursor", "grid", "keep", "levels", "steps"),
+        precursor=settings_of("precursor"),
     script:
         "../../scripts/select_seeds.py"
