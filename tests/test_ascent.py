@@ -94,3 +94,12 @@ def test_wrong_model_files_are_named(tmp_path):
         model.ModelError, match=r"'conv3' is not a Conv2D layer of the model; its conv layers are \['edges'\]"
     ):
         model.map_model(loaded, "conv3", 0)
+
+
+def test_bfloat16_map_model_stays_close_to_float32(cnn):
+    images = patterns.random_starts(8, [28, 14, 7], seed=6)
+    exact = ascent.Ascent(model.map_model(cnn, "conv3", 20), 0.01).losses(images)
+    rough = ascent.Ascent(model.map_model(cnn, "conv3", 20, precision="bfloat16"), 0.01).losses(images)
+    assert rough.dtype == np.float32
+    np.testing.assert_allclose(rough, exact, atol=0.03 * np.abs(exact).max())
+    assert not np.allclose(rough, exact, rtol=1e-6, atol=0), "bfloat16 really computes in bfloat16"

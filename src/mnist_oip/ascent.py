@@ -73,7 +73,7 @@ def _tensorflow_loop(map_model, step_size):
     import tensorflow as tf
 
     def losses(x):
-        return tf.reduce_mean(map_model(x, training=False), axis=[1, 2, 3])
+        return tf.reduce_mean(tf.cast(map_model(x, training=False), tf.float32), axis=[1, 2, 3])
 
     @tf.function(reduce_retracing=True)
     def run(x, steps):
@@ -105,7 +105,7 @@ def _jax_loop(map_model, step_size):
 
     def losses(x):
         y, _ = map_model.stateless_call(trainable, non_trainable, x, training=False)
-        return jnp.mean(y, axis=(1, 2, 3))
+        return jnp.mean(y.astype(jnp.float32), axis=(1, 2, 3))
 
     def total(x):
         loss = losses(x)

@@ -9,15 +9,17 @@ up to the target layer with all its channels, one compiled gradient step called 
 import argparse
 import csv
 import json
+import os
 import platform
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from . import ascent, model, patterns, storage
+from . import ascent, model, patterns, precursor, selection, storage
 
 
 def conv_flops(map_model):
@@ -36,19 +38,24 @@ def naive_map_model(cnn, layer, index):
     return keras.Model(inputs, body(inputs)[..., index : index + 1])
 
 
-def time_precursor(climb, count, grid, levels, steps, batch_size, step_by_step=False):
-    """Seconds to score `count` patterns (generation included)."""
+def naive_precursor(climb, count, grid, levels, steps, batch_size):
+    """Seconds to score `count` patterns the naive way: one compiled step at a time, from Python."""
     start = time.perf_counter()
     for first in range(0, count, batch_size):
-        images = patterns.upscale(
-            patterns.coarse_patterns(np.arange(first, min(first + batch_size, count)), grid, levels)
-        )
-        if step_by_step:
-            for _ in range(steps):
-                images, _, _ = climb.run(images, 1)
-        else:
-            climb.run(images, steps)
+        indices = np.arange(first, min(first + batch_size, count))
+        images = patterns.upscale(patterns.coarse_patterns(indices, grid, levels))
+        for _ in range(steps):
+            images, _, _ = climb.run(images, 1)
     return time.perf_counter() - start
+
+
+def project_precursor(cnn, layer, index, settings, batch_size, folder):
+    """Seconds and scores of the project's precursor (the workflow's own code path)."""
+    climb = ascent.Ascent(model.map_model(cnn, layer, index, precision=settings["precision"]), 0.01)
+    climb.run(patterns.upscale(patterns.coarse_patterns(np.arange(batch_size), 3, settings["levels"])), 1)  # compile
+    path = Path(folder, f"{index}-{settings['precision']}.npy")
+    seconds = precursor.score_patterns(climb, settings, batch_size, path, log=lambda _: None)
+    return seconds, np.load(path)
 
 
 def matmul_rate(size=2048, repeats=5):
@@ -80,7 +87,6 @@ def main(argv=None):
     parser.add_argument("--model", default="results/model/cnn.keras", help="a trained .keras model")
     parser.add_argument("--layer", default="conv3")
     parser.add_argument("--maps", type=int, nargs="+", default=[0, 1, 2], help="maps to time (median over them)")
-    parser.add_argument("--patterns", type=int, default=19683, help="patterns per map (default: 3 levels, 3x3)")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--oip-steps", type=int, default=1200)
@@ -91,38 +97,49 @@ def main(argv=None):
 
     cnn = model.load_model(args.model)
     levels, grid = [0.2, 0.5, 0.8], 3
+    settings = {"grid": grid, "levels": levels, "steps": args.steps, "strategy": "exhaustive", "keep": 8}
+    count = patterns.pattern_count(grid, levels)
     figures = {
-        "device": f"{platform.processor() or platform.machine()}, backend {keras.backend.backend()}",
-        "patterns": args.patterns,
+        "device": f"{platform.machine()}, {os.cpu_count()} cores, Keras backend {keras.backend.backend()}",
+        "patterns": count,
         "steps": args.steps,
         "batch_size": args.batch_size,
     }
-    runs = {"project": [], "naive": []}
-    for index in args.maps:
-        fast = ascent.Ascent(model.map_model(cnn, args.layer, index), 0.01)
-        slow = ascent.Ascent(naive_map_model(cnn, args.layer, index), 0.01)
-        time_precursor(fast, args.batch_size, grid, levels, args.steps, args.batch_size)  # compile
-        time_precursor(slow, args.batch_size, grid, levels, args.steps, args.batch_size, step_by_step=True)
-        runs["project"].append(time_precursor(fast, args.patterns, grid, levels, args.steps, args.batch_size))
-        runs["naive"].append(time_precursor(slow, args.patterns, grid, levels, args.steps, args.batch_size, True))
+    seconds = {"naive": [], "float32": [], "bfloat16": []}
+    seeds_agree = []
+    with tempfile.TemporaryDirectory() as folder:
+        for index in args.maps:
+            warm = ascent.Ascent(naive_map_model(cnn, args.layer, index), 0.01)
+            naive_precursor(warm, args.batch_size, grid, levels, 1, args.batch_size)  # compile
+            seconds["naive"].append(naive_precursor(warm, count, grid, levels, args.steps, args.batch_size))
+            scores = {}
+            for precision in ("float32", "bfloat16"):
+                run = settings | {"precision": precision}
+                took, scores[precision] = project_precursor(cnn, args.layer, index, run, args.batch_size, folder)
+                seconds[precision].append(took)
+            top = [set(selection.top_patterns(scores[p], 8).tolist()) for p in ("float32", "bfloat16")]
+            seeds_agree.append(len(top[0] & top[1]))
     peak = matmul_rate()
-    image_steps = args.patterns * args.steps
-    for name, seconds in runs.items():
-        median = statistics.median(seconds)
-        climb_model = (
-            model.map_model(cnn, args.layer, args.maps[0])
-            if name == "project"
-            else naive_map_model(cnn, args.layer, args.maps[0])
-        )
-        flops = 2 * conv_flops(climb_model)  # forward and input gradient
+    image_steps = count * args.steps
+    flops = {
+        "naive": 2 * conv_flops(naive_map_model(cnn, args.layer, args.maps[0])),  # forward and input gradient
+        "float32": 2 * conv_flops(model.map_model(cnn, args.layer, args.maps[0])),
+    }
+    flops["bfloat16"] = flops["float32"]
+    for name, times in seconds.items():
+        median = statistics.median(times)
         figures[name] = {
             "seconds_per_map": median,
             "image_steps_per_s": image_steps / median,
-            "mflop_per_image_step": flops / 1e6,
-            "fraction_of_matmul_peak": flops * image_steps / median / peak,
+            "mflop_per_image_step": flops[name] / 1e6,
+            "fraction_of_fp32_matmul_peak": flops[name] * image_steps / median / peak,
         }
-    figures["speedup"] = figures["naive"]["seconds_per_map"] / figures["project"]["seconds_per_map"]
-    figures["matmul_peak_gflops"] = peak / 1e9
+    figures["speedup_float32_over_naive"] = figures["naive"]["seconds_per_map"] / figures["float32"]["seconds_per_map"]
+    figures["speedup_bfloat16_over_naive"] = (
+        figures["naive"]["seconds_per_map"] / figures["bfloat16"]["seconds_per_map"]
+    )
+    figures["bfloat16_seeds_in_float32_top8"] = seeds_agree
+    figures["fp32_matmul_peak_gflops"] = peak / 1e9
 
     climb = ascent.Ascent(model.map_model(cnn, args.layer, args.maps[0]), 0.01)
     seeds = patterns.upscale(patterns.coarse_patterns(np.arange(args.seeds), grid, levels))

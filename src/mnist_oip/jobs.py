@@ -66,7 +66,7 @@ def train_cnn(arrays, info, architecture, training, out_model, out_history, thre
     storage.save_json(out_history, {"history": history, "test_accuracy": accuracy})
 
 
-def _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False,)):
+def _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False,), precision="float32"):
     """Ascent objects for one map of a saved model: post-ReLU, and pre-activation where asked."""
     from . import ascent, model
 
@@ -75,7 +75,9 @@ def _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False,)
     label = f"map {map_index} of {layer}"
     climbs = [
         ascent.Ascent(
-            model.map_model(cnn, layer, map_index, pre), step_size, label + (" (pre-activation)" if pre else "")
+            model.map_model(cnn, layer, map_index, pre, precision),
+            step_size,
+            label + (" (pre-activation)" if pre else ""),
         )
         for pre in pre_activation
     ]
@@ -97,7 +99,7 @@ def score_precursor(model_path, layer, map_index, precursor, step_size, batch_si
 
     ascent.configure_threads(threads)
     _injected_fault(map_index)
-    climb = _map_ascent(model_path, layer, map_index, step_size)
+    climb = _map_ascent(model_path, layer, map_index, step_size, precision=precursor["precision"])
     seconds = run.score_patterns(climb, precursor, batch_size, out_scores)
     print(f"done in {seconds:.1f} s")
 

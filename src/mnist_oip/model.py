@@ -92,12 +92,13 @@ def _conv_layer(model, layer_name):
     return model.get_layer(layer_name)
 
 
-def map_model(model, layer_name, map_index, pre_activation=False):
+def map_model(model, layer_name, map_index, pre_activation=False, precision="float32"):
     """A model image -> one map of `layer_name`: the layers before it, then that single filter.
 
     Two savings over the full model, neither changing the result: only the target filter is computed, and
     the input is cropped to the pixels that reach the map at all (floor-mode pooling drops the border).
-    With `pre_activation` the filter's activation is dropped (the convolution before the ReLU).
+    With `pre_activation` the filter's activation is dropped (the convolution before the ReLU). With
+    `precision` bfloat16 the convolutions compute in bfloat16 (weights and the image stay float32).
     """
     target = _conv_layer(model, layer_name)
     if not 0 <= map_index < target.filters:
@@ -109,8 +110,9 @@ def map_model(model, layer_name, map_index, pre_activation=False):
     if used is not None and used != tuple(model.input_shape[1:3]):
         size = model.input_shape[1:3]
         x = keras.layers.Cropping2D(((0, size[0] - used[0]), (0, size[1] - used[1])))(x)
+    policy = "mixed_bfloat16" if precision == "bfloat16" else None
     for layer in chain:
-        x = layer(x)
+        x = _with_policy(layer, policy)(x) if policy else layer(x)
     kernel, bias = target.get_weights()
     single = keras.layers.Conv2D(
         1,
@@ -119,10 +121,19 @@ def map_model(model, layer_name, map_index, pre_activation=False):
         padding=target.padding,
         activation=None if pre_activation else target.activation,
         name=f"{layer_name}_map{map_index}",
+        dtype=policy,
     )
     outputs = single(x)
     single.set_weights([kernel[..., map_index : map_index + 1], bias[map_index : map_index + 1]])
     return keras.Model(inputs, outputs)
+
+
+def _with_policy(layer, policy):
+    """A copy of `layer` with its weights that computes under the dtype `policy`."""
+    copy = layer.__class__.from_config(layer.get_config() | {"dtype": policy})
+    copy.build(layer.input.shape)
+    copy.set_weights(layer.get_weights())
+    return copy
 
 
 def _used_input_extent(layers, output_size):
