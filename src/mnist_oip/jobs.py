@@ -212,7 +212,7 @@ def summarize(result_paths, summary_paths, uniqueness_paths, figures, out_galler
     names = [name for name in STRATEGIES if name in summaries[0]]
     rows, best = [], []
     distinct = [storage.load_json(path)["distinct"] for path in uniqueness_paths]
-    for result_path, summary, patterns in zip(result_paths, summaries, distinct):
+    for result_path, summary, distinct_oips in zip(result_paths, summaries, distinct):
         result = storage.load_npz(result_path)
         winner = max(names, key=lambda name: summary[name]["best_loss"])
         index = int(np.argmax(result[f"{winner}_losses"]))
@@ -222,7 +222,7 @@ def summarize(result_paths, summary_paths, uniqueness_paths, figures, out_galler
             {"map": summary["map"]}
             | {f"{name}_best_loss": summary[name]["best_loss"] for name in names}
             | {f"{name}_found": summary[name]["found"] for name in names}
-            | {"found": loss > 0, "best_strategy": winner if loss > 0 else "", "distinct_oips": patterns}
+            | {"found": loss > 0, "best_strategy": winner if loss > 0 else "", "distinct_oips": distinct_oips}
         )
     missed = [row for row in rows if not row["random_found"]]
     recovered = [row["map"] for row in missed if row["precursor_found"]]
