@@ -75,3 +75,17 @@ def test_halving_must_leave_enough_seeds():
     assert settings.check_precursor(halving) == 19683
     with pytest.raises(settings.ConfigError, match=r"only 2 of the 19683 patterns reach the last round"):
         settings.check_precursor(halving | {"halving_steps": [1, 1, 1, 1], "halving_keep": 0.1, "keep": 8})
+
+
+def test_conda_environment_pins_match_requirements():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    env = yaml.safe_load((ROOT / "envs/oip.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert len(pip) >= 8
+    for requirement in pip:
+        name, version = requirement.split("==")
+        assert pins[name.lower().replace("_", "-")] == version, requirement
