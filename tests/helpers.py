@@ -13,25 +13,16 @@ TINY = ROOT / "tests/tiny_config.yaml"
 MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
 
 
+def command(workdir, *args, configs=(TINY,), cores=2):
+    """The snakemake command line for this workflow in `workdir`."""
+    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+            "--cores", str(cores), "--resources", "gpu=1", "--configfile", *map(str, configs), *args]  # fmt: skip
+
+
 def snakemake(workdir, *args, configs=(TINY,), cores=2):
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        str(cores),
-        "--resources",
-        "gpu=1",
-        "--configfile",
-        *map(str, configs),
-        *args,
-    ]
     env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(command(workdir, *args, configs=configs, cores=cores), check=False, capture_output=True,
+                          text=True, env=env, timeout=600)  # fmt: skip
 
 
 def plan(workdir, *args, configs=(TINY,)):

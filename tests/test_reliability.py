@@ -3,12 +3,11 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import yaml
-from helpers import ROOT, TINY, plan, snakemake
+from helpers import TINY, command, plan, snakemake
 
 from mnist_oip import storage
 
@@ -42,29 +41,23 @@ def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path):
 def test_killed_run_redoes_only_the_unfinished_map(tmp_path):
     slow = tmp_path / "slow.yaml"  # scoring long enough to be caught in the act
     config = yaml.safe_load(TINY.read_text())
-    config["precursor"] |= {"grid": 3, "steps": 100}
+    config["precursor"] |= {"grid": 3, "steps": 200}
     slow.write_text(yaml.safe_dump(config))
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(tmp_path),
-        "--cores",
-        "1",
-        "--configfile",
-        str(slow),
-    ]
-    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    run = subprocess.Popen(
+        command(tmp_path, configs=(slow,), cores=1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     maps, logs = tmp_path / "results/maps/conv3", tmp_path / "results/logs/score_precursor/conv3"
     deadline = time.monotonic() + 300
     finished = running = None
     while time.monotonic() < deadline and running is None:
         time.sleep(0.2)
         done = [m for m in (3, 7) if (maps / f"{m}/scores.npy").exists()]
-        started = [m for m in (3, 7) if (logs / f"{m}.log").exists() and "scoring" in (logs / f"{m}.log").read_text()]
+        started = [
+            m for m in (3, 7) if (logs / f"{m}.log").exists() and "image-steps" in (logs / f"{m}.log").read_text()
+        ]
         if len(done) == 1 and set(started) == {3, 7}:
             finished, running = done[0], ({3, 7} - set(done)).pop()
     os.killpg(run.pid, signal.SIGKILL)

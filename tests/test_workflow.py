@@ -83,54 +83,23 @@ def test_nothing_to_do_after_a_run(run):
     assert planned_rules(run, {}) == set()
 
 
+PER_MAP = {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"}
+AFTER_TRAINING = PER_MAP | {"train_cnn", "plot_training"}
+
+
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        (
-            {"precursor": {"levels": [0.1, 0.9]}},
-            {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"},
-        ),
-        ({"precursor": {"keep": 3}}, {"select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"}),
-        (
-            {"precursor": {"steps": 4}},
-            {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"},
-        ),
-        (
-            {"precursor": {"strategy": "halving", "halving_steps": [1], "halving_keep": 0.5}},
-            {"score_precursor", "select_seeds", "optimize_oips", "compare_oips", "plot_map", "summarize", "all"},
-        ),
-        ({"oip": {"steps": 30}}, {"optimize_oips", "compare_oips", "plot_map", "summarize", "all"}),
+        ({"precursor": {"levels": [0.1, 0.9]}}, PER_MAP),
+        ({"precursor": {"keep": 3}}, PER_MAP - {"score_precursor"}),
+        ({"precursor": {"steps": 4}}, PER_MAP),
+        ({"precursor": {"strategy": "halving", "halving_steps": [1], "halving_keep": 0.5}}, PER_MAP),
+        ({"precursor": {"precision": "bfloat16"}}, PER_MAP),
+        ({"oip": {"steps": 30}}, PER_MAP - {"score_precursor", "select_seeds"}),
         ({"figures": {"contrast": True}}, {"plot_map", "summarize", "all"}),
         ({"uniqueness": {"threshold": 0.8}}, {"compare_oips", "plot_map", "summarize", "all"}),
-        (
-            {"training": {"epochs": 2}},
-            {
-                "train_cnn",
-                "plot_training",
-                "score_precursor",
-                "select_seeds",
-                "optimize_oips",
-                "compare_oips",
-                "plot_map",
-                "summarize",
-                "all",
-            },
-        ),
-        (
-            {"dataset": {"seed": 7}},
-            {
-                "prepare_dataset",
-                "train_cnn",
-                "plot_training",
-                "score_precursor",
-                "select_seeds",
-                "optimize_oips",
-                "compare_oips",
-                "plot_map",
-                "summarize",
-                "all",
-            },
-        ),
+        ({"training": {"epochs": 2}}, AFTER_TRAINING),
+        ({"dataset": {"seed": 7}}, AFTER_TRAINING | {"prepare_dataset"}),
     ],
 )
 def test_editing_the_config_reruns_only_what_depends_on_it(run, edit, expected):

@@ -21,6 +21,7 @@ rule score_precursor:
             "strategy",
             "halving_steps",
             "halving_keep",
+            "precision",
         ),
         ascent=settings_of("ascent"),
     script:
