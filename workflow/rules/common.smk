@@ -4,9 +4,12 @@ import sys
 from snakemake.utils import min_version
 
 # The package beside this workflow, for the DAG here and for every job's script (installed or not).
+# Set here for the jobs, which inherit it (Slurm jobs too), not read from the user: no envvars directive.
 sys.path.insert(0, f"{workflow.basedir}/src")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [f"{workflow.basedir}/src", os.environ.get("PYTHONPATH")])
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [f"{workflow.basedir}/src", os.environ.get("PYTHONPATH")])
+    )
 )
 
 from mnist_oip import settings
