@@ -17,5 +17,6 @@ rule all:
         "results/gallery.png",
         "results/summary.csv",
         "results/summary.md",
+        "results/summary.html",
         "results/figures/training.png",
         expand("results/maps/{layer}/{map}/figure.png", layer=LAYER, map=MAPS),

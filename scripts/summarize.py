@@ -9,4 +9,5 @@ with logged(snakemake.log[0]):
         snakemake.output.gallery,
         snakemake.output.csv,
         snakemake.output.markdown,
+        snakemake.output.html,
     )

@@ -28,6 +28,7 @@ def test_every_output_exists(run):
         "gallery.png",
         "summary.csv",
         "summary.md",
+        "summary.html",
         "figures/training.png",
         "model/cnn.keras",
         "data/mnist.npz",

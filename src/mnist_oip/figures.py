@@ -1,6 +1,7 @@
 """Figures and tables: one map's seeds and OIPs, the gallery of all maps, training curves, the summary."""
 
 import csv
+import html
 import io
 
 import matplotlib
@@ -87,14 +88,43 @@ def markdown_table(rows):
     return "\n".join(lines) + "\n"
 
 
-def write_table(rows, csv_path, markdown_path, preamble=""):
-    """`rows` (list of dicts, same keys) as CSV and as a Markdown table after `preamble`."""
+def html_table(rows):
+    columns = list(rows[0])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(row[c]))}</td>" for c in columns) + "</tr>\n" for row in rows
+    )
+    return f"<table>\n<tr>{head}</tr>\n{body}</table>\n"
+
+
+def write_summary(title, blocks, rows, csv_path, markdown_path, html_path):
+    """The summary as Markdown and as HTML (what `snakemake --report` can show), and `rows` as CSV.
+
+    `blocks` are ("heading" | "text" | "table", content) in order.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     save_text(csv_path, buffer.getvalue())
-    save_text(markdown_path, f"{preamble}\n\n{markdown_table(rows)}")
+    markdown, page = [f"# {title}"], [f"<h1>{html.escape(title)}</h1>"]
+    for kind, content in blocks:
+        if kind == "heading":
+            markdown.append(f"## {content}")
+            page.append(f"<h2>{html.escape(content)}</h2>")
+        elif kind == "text":
+            markdown.append(content)
+            page.append(f"<p>{html.escape(content)}</p>")
+        else:
+            markdown.append(markdown_table(content))
+            page.append(html_table(content))
+    save_text(markdown_path, "\n\n".join(markdown))
+    style = "table{border-collapse:collapse;font:12px sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
+    save_text(
+        html_path,
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head>\n<body>\n" + "\n".join(page) + "\n</body></html>\n",
+    )
 
 
 def _cell(value):

@@ -204,7 +204,7 @@ def plot_training(history_path, out_png):
     fig.training_curves(storage.load_json(history_path)["history"], out_png)
 
 
-def summarize(result_paths, summary_paths, uniqueness_paths, figures, out_gallery, out_csv, out_markdown):
+def summarize(result_paths, summary_paths, uniqueness_paths, figures, out_gallery, out_csv, out_markdown, out_html):
     """The gallery of best OIPs, the per-map table with the blog's count line, and the strategy comparison."""
     from . import figures as fig
 
@@ -236,11 +236,15 @@ def summarize(result_paths, summary_paths, uniqueness_paths, figures, out_galler
     comparison = strategy_comparison(summaries, names)
     none = [row["map"] for row in rows if not row["found"]]
     fig.gallery(best, out_gallery, figures["contrast"], figures["gallery_columns"])
-    preamble = (
-        f"# OIP summary\n\n{line}\n\n## Strategies\n\n{fig.markdown_table(comparison)}\n"
-        f"Maps that no strategy activates: {', '.join(map(str, none)) or 'none'}.\n\n## Maps"
-    )
-    fig.write_table(rows, out_csv, out_markdown, preamble=preamble)
+    blocks = [
+        ("text", line),
+        ("heading", "Strategies"),
+        ("table", comparison),
+        ("text", f"Maps that no strategy activates: {', '.join(map(str, none)) or 'none'}."),
+        ("heading", "Maps"),
+        ("table", rows),
+    ]
+    fig.write_summary("OIP summary", blocks, rows, out_csv, out_markdown, out_html)
 
 
 def strategy_comparison(summaries, names):

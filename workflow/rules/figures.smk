@@ -31,8 +31,11 @@ rule summarize:
             "results/gallery.png", caption="../report/gallery.rst", category="Overview"
         ),
         csv="results/summary.csv",
-        markdown=report(
-            "results/summary.md", caption="../report/summary.rst", category="Overview"
+        markdown="results/summary.md",
+        html=report(
+            "results/summary.html",
+            caption="../report/summary.rst",
+            category="Overview",
         ),
     log:
         "results/logs/summarize.log",
