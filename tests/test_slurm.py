@@ -1,0 +1,128 @@
+"""The tiny workflow through profiles/slurm on a real single-node Slurm cluster started on this machine.
+
+Needs root and Debian's slurm-wlm and munge (`.ci/run` installs them); skips with the reason otherwise.
+The cluster defines one `gpu` GRES, so the profile's gpu=1 jobs are scheduled by Slurm one at a time.
+"""
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import MAPS, ROOT, TINY, command
+
+from mnist_oip import storage
+
+CONF = Path("/etc/slurm")  # srun inside the jobs reads slurm.conf from here
+MARK = "# single-node test cluster written by mnist-oip's tests"
+
+SLURM_CONF = """{mark}
+ClusterName=mnistoip
+SlurmctldHost={host}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation={run}/state
+SlurmdSpoolDir={run}/spool
+SlurmctldPidFile={run}/slurmctld.pid
+SlurmdPidFile={run}/slurmd.pid
+SlurmctldLogFile={run}/slurmctld.log
+SlurmdLogFile={run}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+GresTypes=gpu
+ReturnToService=2
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MinJobAge=600
+NodeName={host} CPUs={cpus} RealMemory=8000 Gres=gpu:1 State=UNKNOWN
+PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+def _why_not():
+    """Why a test cluster cannot be started here, or None."""
+    if os.geteuid() != 0:
+        return "starting Slurm daemons needs root"
+    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if not shutil.which(b)]
+    if missing:
+        return f"{', '.join(missing)} not found: apt-get install slurm-wlm munge"
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        return "snakemake-executor-plugin-slurm is not installed"
+    conf = CONF / "slurm.conf"
+    if conf.exists() and MARK not in conf.read_text():
+        return f"{conf} belongs to a real cluster: not touching it"
+    if subprocess.run(["pgrep", "-x", "slurmctld"], check=False, capture_output=True).returncode == 0:
+        return "a slurmctld is already running here"
+    return None
+
+
+def _wait(check, seconds, what, logs=()):
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            tails = "".join(f"\n{p}:\n" + p.read_text()[-1500:] for p in logs if p.exists())
+            pytest.skip(f"the test cluster did not come up: {what}{tails}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    reason = _why_not()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path_factory.mktemp("slurm")
+    (run / "state").mkdir()
+    (run / "spool").mkdir()
+    host = socket.gethostname().split(".")[0]
+    (CONF / "slurm.conf").write_text(SLURM_CONF.format(mark=MARK, host=host, run=run, cpus=os.cpu_count()))
+    (CONF / "gres.conf").write_text(f"{MARK}\nNodeName={host} Name=gpu Count=1 File=/dev/null\n")
+    started_munge = subprocess.run(["pgrep", "-x", "munged"], check=False, capture_output=True).returncode != 0
+    if started_munge:
+        Path("/run/munge").mkdir(exist_ok=True)
+        shutil.chown("/run/munge", "munge", "munge")
+        subprocess.run(["runuser", "-u", "munge", "--", "munged"], check=True)
+    subprocess.run(["slurmctld"], check=True)
+    subprocess.run(["slurmd"], check=True)
+    logs = (run / "slurmctld.log", run / "slurmd.log")
+    _wait(lambda: "idle" in _sinfo(), 60, "node not idle", logs)
+    yield run
+    subprocess.run(["scancel", "--user", "root"], check=False)
+    for daemon in ("slurmd", "slurmctld"):
+        pid = run / f"{daemon}.pid"
+        if pid.exists():
+            subprocess.run(["kill", pid.read_text().strip()], check=False)
+    if started_munge:
+        subprocess.run(["pkill", "-x", "munged"], check=False)
+    for name in ("slurm.conf", "gres.conf"):
+        (CONF / name).unlink(missing_ok=True)
+
+
+def _sinfo():
+    return subprocess.run(["sinfo", "--noheader", "--format=%T"], check=False, capture_output=True, text=True).stdout
+
+
+def test_tiny_workflow_through_the_slurm_profile_matches_a_local_run(cluster, tiny_run, tmp_path):
+    args = ["--profile", str(ROOT / "profiles/slurm"), "--slurm-status-command", "squeue", "--jobs", "2"]
+    done = subprocess.run(
+        command(tmp_path, *args, configs=(TINY,)), capture_output=True, text=True, timeout=900, check=False
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    # every job but the local `all` went through sbatch: data, training, its plot, 5 per map, the summary
+    assert done.stderr.count("has been submitted with SLURM jobid") == 4 + 5 * len(MAPS)
+    assert "gpu=1" in done.stderr  # the profile's GPU request reached the jobs that run the CNN
+    for name in ("maps/conv3/3/scores.npy", "maps/conv3/7/scores.npy"):
+        np.testing.assert_array_equal(np.load(tiny_run / "results" / name), np.load(tmp_path / "results" / name))
+    for name in ("maps/conv3/3/oips.npz", "maps/conv3/7/oips.npz"):
+        local, slurm = storage.load_npz(tiny_run / "results" / name), storage.load_npz(tmp_path / "results" / name)
+        for key in local:
+            np.testing.assert_array_equal(local[key], slurm[key], err_msg=f"{name}:{key}")
+    assert (tmp_path / "results/summary.csv").read_text() == (tiny_run / "results/summary.csv").read_text()
