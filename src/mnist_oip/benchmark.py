@@ -26,7 +26,9 @@ def conv_flops(map_model):
     """Multiply-adds x 2 of the convolutions in one forward pass of one image."""
     total = 0
     for layer in map_model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
+        if isinstance(layer, keras.Model):  # a nested model, like the naive reference's body
+            total += conv_flops(layer)
+        elif isinstance(layer, keras.layers.Conv2D):
             _, height, width, channels = layer.output.shape
             total += 2 * height * width * channels * int(np.prod(layer.kernel_size)) * layer.input.shape[-1]
     return total
