@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
+
+from mnist_oip import storage
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests/tiny_config.yaml"
@@ -42,3 +45,14 @@ def edited_config(workdir, edit):
     path = workdir / f"edited-{abs(hash(repr(edit)))}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def assert_same_results(run, other):
+    """Two runs of the tiny workflow gave the same scores, seeds and OIPs for every map."""
+    for index in MAPS:
+        folder = f"results/maps/conv3/{index}"
+        np.testing.assert_array_equal(np.load(run / folder / "scores.npy"), np.load(other / folder / "scores.npy"))
+        for name in ("seeds.npz", "oips.npz"):
+            a, b = storage.load_npz(run / folder / name), storage.load_npz(other / folder / name)
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{folder}/{name}:{key}")

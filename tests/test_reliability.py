@@ -5,11 +5,8 @@ import signal
 import subprocess
 import time
 
-import numpy as np
 import yaml
-from helpers import TINY, command, plan, snakemake
-
-from mnist_oip import storage
+from helpers import TINY, assert_same_results, command, plan, snakemake
 
 
 def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path):
@@ -76,9 +73,4 @@ def test_killed_run_redoes_only_the_unfinished_map(tmp_path):
 
 def test_same_config_same_results(tiny_run, tmp_path):
     assert snakemake(tmp_path).returncode == 0
-    for name in ("maps/conv3/3/scores.npy", "maps/conv3/7/scores.npy"):
-        np.testing.assert_array_equal(np.load(tiny_run / "results" / name), np.load(tmp_path / "results" / name))
-    for name in ("maps/conv3/3/seeds.npz", "maps/conv3/7/oips.npz"):
-        a, b = storage.load_npz(tiny_run / "results" / name), storage.load_npz(tmp_path / "results" / name)
-        for key in a:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}:{key}")
+    assert_same_results(tiny_run, tmp_path)
