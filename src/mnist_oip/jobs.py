@@ -165,7 +165,11 @@ def optimize_map(model_path, layer, map_index, seeds_path, oip, step_size, out_r
             "image_steps": len(losses) * (warm + oip["steps"])
             + (int(seeds["scoring_image_steps"]) if name.startswith("precursor") else 0),
         }
-        print(f"{post.label}: {name} starts, best loss {best:.4g}", flush=True)
+        print(
+            f"{post.label}: {name} starts, {len(losses)} x {warm + oip['steps']} steps done, best loss {best:.4g}, "
+            f"{summary[name]['seconds']:.1f} s",
+            flush=True,
+        )
     storage.save_npz(out_result, **result)
     storage.save_json(out_summary, summary)
 

@@ -60,11 +60,13 @@ def score_patterns(ascent, precursor, batch_size, scores_path, log=print):
 
 
 def _score_round(ascent, scores, alive, n, steps, grid, levels, batch_size, start, log):
-    reported = 0
+    reported, began = 0, time.perf_counter()
     for first in range(0, n, batch_size):
         indices = np.arange(first, min(first + batch_size, n)) if alive is None else alive[first : first + batch_size]
         _, _, scores[indices] = ascent.run(patterns.upscale(patterns.coarse_patterns(indices, grid, levels)), steps)
         done = first + len(indices)
         if done - reported >= n / 10 or done == n:
-            log(f"{ascent.label}: {done}/{n} patterns scored with {steps} steps, {time.perf_counter() - start:.1f} s")
+            now = time.perf_counter()
+            rate = done / (now - began)
+            log(f"{ascent.label}: {done}/{n} patterns scored with {steps} steps, {now - start:.1f} s, {rate:.0f}/s")
             reported = done
