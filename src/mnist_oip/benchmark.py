@@ -54,7 +54,8 @@ def naive_precursor(climb, count, grid, levels, steps, batch_size):
 def project_precursor(cnn, layer, index, settings, batch_size, folder):
     """Seconds and scores of the project's precursor (the workflow's own code path)."""
     climb = ascent.Ascent(model.map_model(cnn, layer, index, precision=settings["precision"]), 0.01)
-    climb.run(patterns.upscale(patterns.coarse_patterns(np.arange(batch_size), 3, settings["levels"])), 1)  # compile
+    first = patterns.coarse_patterns(np.arange(batch_size), settings["grid"], settings["levels"])
+    climb.run(patterns.upscale(first), 1)  # compile
     path = Path(folder, f"{index}-{settings['precision']}.npy")
     seconds = precursor.score_patterns(climb, settings, batch_size, path, log=lambda _: None)
     return seconds, np.load(path)
@@ -111,9 +112,9 @@ def main(argv=None):
     seeds_agree = []
     with tempfile.TemporaryDirectory() as folder:
         for index in args.maps:
-            warm = ascent.Ascent(naive_map_model(cnn, args.layer, index), 0.01)
-            naive_precursor(warm, args.batch_size, grid, levels, 1, args.batch_size)  # compile
-            seconds["naive"].append(naive_precursor(warm, count, grid, levels, args.steps, args.batch_size))
+            naive = ascent.Ascent(naive_map_model(cnn, args.layer, index), 0.01)
+            naive_precursor(naive, args.batch_size, grid, levels, 1, args.batch_size)  # compile
+            seconds["naive"].append(naive_precursor(naive, count, grid, levels, args.steps, args.batch_size))
             scores = {}
             for precision in ("float32", "bfloat16"):
                 run = settings | {"precision": precision}
@@ -136,10 +137,10 @@ def main(argv=None):
             "mflop_per_image_step": flops[name] / 1e6,
             "fraction_of_fp32_matmul_peak": flops[name] * image_steps / median / peak,
         }
-    figures["speedup_float32_over_naive"] = figures["naive"]["seconds_per_map"] / figures["float32"]["seconds_per_map"]
-    figures["speedup_bfloat16_over_naive"] = (
-        figures["naive"]["seconds_per_map"] / figures["bfloat16"]["seconds_per_map"]
-    )
+    for precision in ("float32", "bfloat16"):
+        figures[f"speedup_{precision}_over_naive"] = (
+            figures["naive"]["seconds_per_map"] / figures[precision]["seconds_per_map"]
+        )
     figures["bfloat16_seeds_in_float32_top8"] = seeds_agree
     figures["fp32_matmul_peak_gflops"] = peak / 1e9
 
