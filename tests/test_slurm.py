@@ -57,7 +57,7 @@ def _why_not():
     conf = CONF / "slurm.conf"
     if conf.exists() and MARK not in conf.read_text():
         return f"{conf} belongs to a real cluster: not touching it"
-    if subprocess.run(["pgrep", "-x", "slurmctld"], check=False, capture_output=True).returncode == 0:
+    if _running("slurmctld"):
         return "a slurmctld is already running here"
     return None
 
@@ -80,27 +80,33 @@ def cluster(tmp_path_factory):
     (run / "state").mkdir()
     (run / "spool").mkdir()
     host = socket.gethostname().split(".")[0]
-    (CONF / "slurm.conf").write_text(SLURM_CONF.format(mark=MARK, host=host, run=run, cpus=os.cpu_count()))
-    (CONF / "gres.conf").write_text(f"{MARK}\nNodeName={host} Name=gpu Count=1 File=/dev/null\n")
-    started_munge = subprocess.run(["pgrep", "-x", "munged"], check=False, capture_output=True).returncode != 0
-    if started_munge:
-        Path("/run/munge").mkdir(exist_ok=True)
-        shutil.chown("/run/munge", "munge", "munge")
-        subprocess.run(["runuser", "-u", "munge", "--", "munged"], check=True)
-    subprocess.run(["slurmctld"], check=True)
-    subprocess.run(["slurmd"], check=True)
-    logs = (run / "slurmctld.log", run / "slurmd.log")
-    _wait(lambda: "idle" in _sinfo(), 60, "node not idle", logs)
-    yield run
-    subprocess.run(["scancel", "--user", "root"], check=False)
-    for daemon in ("slurmd", "slurmctld"):
-        pid = run / f"{daemon}.pid"
-        if pid.exists():
-            subprocess.run(["kill", pid.read_text().strip()], check=False)
-    if started_munge:
-        subprocess.run(["pkill", "-x", "munged"], check=False)
-    for name in ("slurm.conf", "gres.conf"):
-        (CONF / name).unlink(missing_ok=True)
+    started_munge = not _running("munged")
+    try:
+        (CONF / "slurm.conf").write_text(SLURM_CONF.format(mark=MARK, host=host, run=run, cpus=os.cpu_count()))
+        (CONF / "gres.conf").write_text(f"{MARK}\nNodeName={host} Name=gpu Count=1 File=/dev/null\n")
+        if started_munge:
+            Path("/run/munge").mkdir(exist_ok=True)
+            shutil.chown("/run/munge", "munge", "munge")
+            subprocess.run(["runuser", "-u", "munge", "--", "munged"], check=True)
+        subprocess.run(["slurmctld"], check=True)
+        subprocess.run(["slurmd"], check=True)
+        logs = (run / "slurmctld.log", run / "slurmd.log")
+        _wait(lambda: "idle" in _sinfo(), 60, "node not idle", logs)
+        yield run
+    finally:  # also when the cluster did not come up: no daemon or config of ours stays behind
+        subprocess.run(["scancel", "--user", "root"], check=False, capture_output=True)
+        for daemon in ("slurmd", "slurmctld"):
+            pid = run / f"{daemon}.pid"
+            if pid.exists():
+                subprocess.run(["kill", pid.read_text().strip()], check=False)
+        if started_munge:
+            subprocess.run(["pkill", "-x", "munged"], check=False)
+        for name in ("slurm.conf", "gres.conf"):
+            (CONF / name).unlink(missing_ok=True)
+
+
+def _running(name):
+    return subprocess.run(["pgrep", "-x", name], check=False, capture_output=True).returncode == 0
 
 
 def _sinfo():
