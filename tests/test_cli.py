@@ -46,3 +46,39 @@ def test_bad_config_is_named(tmp_path):
     bad.write_text("precursor:\n  grid: 0\n")
     done = cli("--config", bad, "select", "--scores", "x.npy", "--out", "y.npz")
     assert done.returncode != 0 and "precursor.grid: 0 is less than the minimum of 1" in done.stderr
+
+
+def write_map(results, index, seeds, best_loss, scoring_steps):
+    folder = results / "maps/conv3" / str(index)
+    folder.mkdir(parents=True)
+    storage.save_npz(folder / "seeds.npz", indices=np.array(seeds), scoring_image_steps=scoring_steps)
+    ascent_steps = len(seeds) * 10
+    storage.save_json(
+        folder / "summary.json",
+        {"map": index, "precursor": {"best_loss": best_loss, "image_steps": scoring_steps + ascent_steps}},
+    )
+
+
+def test_compare_precursor_counts_kept_seeds_losses_and_steps(tmp_path):
+    exhaustive, halving = tmp_path / "exhaustive", tmp_path / "halving"
+    write_map(exhaustive, 0, [1, 2, 3, 4], 5.0, 1000)
+    write_map(halving, 0, [1, 2, 3, 9], 5.0, 300)
+    write_map(exhaustive, 1, [5, 6, 7, 8], 2.0, 1000)
+    write_map(halving, 1, [5, 6, 7, 8], 1.5, 300)
+    write_map(exhaustive, 2, [1, 2, 3, 4], 1.0, 1000)  # not in the other run: left out
+    done = cli("compare-precursor", exhaustive, halving, "--out", tmp_path / "compare.json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = storage.load_json(tmp_path / "compare.json")
+    assert report["maps"] == 2
+    assert [r["seeds_kept"] for r in report["per_map"]] == [3, 4]
+    assert report["min_seeds_kept"] == 3 and report["median_seeds_kept"] == 3.5
+    assert report["maps_best_loss_lower"] == 1 and report["median_best_loss_difference"] == -0.25
+    assert report["scoring_image_steps_ratio"] == 0.3
+    assert report["image_steps_ratio"] == 340 / 1040
+
+
+def test_compare_precursor_without_common_maps_says_so(tmp_path):
+    write_map(tmp_path / "a", 0, [1, 2], 1.0, 10)
+    (tmp_path / "b").mkdir()
+    done = cli("compare-precursor", tmp_path / "a", tmp_path / "b")
+    assert done.returncode != 0 and "no map has a summary.json under both" in done.stderr

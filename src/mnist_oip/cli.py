@@ -31,24 +31,28 @@ def load_config(path):
 
 def compare_precursor(exhaustive, other):
     """Per map, how many of the exhaustive run's seeds the other run kept, its best loss after full
-    optimization from its seeds against the exhaustive one's, and the image-steps each spent."""
+    optimization from its seeds against the exhaustive one's, and the image-steps each spent: in all (the
+    scoring and the seeds' ascent) and in the scoring alone."""
     rows = []
     for summary_path in sorted(Path(exhaustive, "maps").glob("*/*/summary.json")):
         relative = summary_path.parent.relative_to(exhaustive)
         if not (Path(other) / relative / "summary.json").exists():
             continue
         a, b = storage.load_json(summary_path), storage.load_json(Path(other) / relative / "summary.json")
-        seeds_a = storage.load_npz(summary_path.parent / "seeds.npz")["indices"]
-        seeds_b = storage.load_npz(Path(other) / relative / "seeds.npz")["indices"]
+        seeds_a = storage.load_npz(summary_path.parent / "seeds.npz")
+        seeds_b = storage.load_npz(Path(other) / relative / "seeds.npz")
         rows.append(
             {
                 "map": a["map"],
-                "seeds_kept": len(set(seeds_a.tolist()) & set(seeds_b.tolist())),
+                "seeds_kept": len(set(seeds_a["indices"].tolist()) & set(seeds_b["indices"].tolist())),
                 "best_loss_exhaustive": a["precursor"]["best_loss"],
                 "best_loss_other": b["precursor"]["best_loss"],
                 "image_steps_ratio": b["precursor"]["image_steps"] / a["precursor"]["image_steps"],
+                "scoring_image_steps_ratio": int(seeds_b["scoring_image_steps"]) / int(seeds_a["scoring_image_steps"]),
             }
         )
+    if not rows:
+        raise SystemExit(f"compare-precursor: no map has a summary.json under both {exhaustive}/maps and {other}/maps")
     kept = [r["seeds_kept"] for r in rows]
     diff = [r["best_loss_other"] - r["best_loss_exhaustive"] for r in rows]
     return {
@@ -58,6 +62,7 @@ def compare_precursor(exhaustive, other):
         "maps_best_loss_lower": int(sum(d < -1e-6 for d in diff)),
         "median_best_loss_difference": float(np.median(diff)),
         "image_steps_ratio": float(np.median([r["image_steps_ratio"] for r in rows])),
+        "scoring_image_steps_ratio": float(np.median([r["scoring_image_steps_ratio"] for r in rows])),
         "per_map": rows,
     }
 
