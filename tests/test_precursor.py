@@ -42,3 +42,16 @@ def test_halving_rescores_the_survivors_from_their_patterns(climb, tmp_path):
     np.testing.assert_allclose(halved[finalists], full[finalists], rtol=1e-5, atol=1e-6)
     one_step = climb.run(patterns.upscale(patterns.coarse_patterns(np.arange(81), 2, SETTINGS["levels"])), 1)[2]
     assert set(finalists) <= set(np.argsort(-one_step, kind="stable")[:21]), "finalists come from round 1's best"
+
+
+def test_a_forward_only_first_round_drops_only_patterns_that_can_never_rise(climb, tmp_path):
+    forward_first = SETTINGS | {"strategy": "halving", "halving_steps": [0], "halving_keep": 0.5}
+    assert precursor.rounds(81, forward_first) == [(81, 0), (41, 6)]
+    images = patterns.upscale(patterns.coarse_patterns(np.arange(81), 2, SETTINGS["levels"]))
+    start, (_, _, full) = climb.losses(images), climb.run(images, 6)
+    dead = start == 0
+    assert dead.any() and (~dead).sum() <= 41, "the fixture's map must leave some patterns at 0, not too few"
+    np.testing.assert_array_equal(full[dead], 0)  # a map at 0 everywhere has no gradient to climb
+    precursor.score_patterns(climb, forward_first, 20, tmp_path / "scores.npy", log=lambda _: None)
+    finalists = np.flatnonzero(np.isfinite(np.load(tmp_path / "scores.npy")))
+    assert set(np.flatnonzero(~dead)) <= set(finalists)
