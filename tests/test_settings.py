@@ -1,4 +1,8 @@
+"""The config: schema errors that name key, value and what is allowed; what a schema lets through (floats
+for integers, numbers as text, counts too big to print); the typed settings every stage reads."""
+
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -6,9 +10,7 @@ import yaml
 
 from mnist_oip import settings
 
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
-DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+DEFAULT = yaml.safe_load(settings.DEFAULT_CONFIG.read_text())
 
 
 def edited(path, value):
@@ -21,10 +23,25 @@ def edited(path, value):
     return config
 
 
-def test_default_config_is_valid():
-    settings.validate(DEFAULT, SCHEMA)
-    assert settings.map_indices(DEFAULT) == list(range(128))
-    assert settings.check_precursor(DEFAULT["precursor"]) == 19683
+def test_default_config_loads_into_typed_sections():
+    loaded = settings.load(DEFAULT)
+    assert loaded.map_indices == list(range(128)) and loaded.maps.layer == "conv3"
+    assert loaded.precursor.count == 3**9 and loaded.precursor.levels == (0.2, 0.5, 0.8)
+    assert (loaded.oip.steps, loaded.oip.random_starts, loaded.precursor.keep, loaded.precursor.steps) == (
+        1200,
+        8,
+        8,
+        10,
+    )
+    assert {f.name for f in dataclasses.fields(loaded)} == set(DEFAULT)
+
+
+def test_params_leave_out_only_what_scoring_does_not_read():
+    precursor = settings.load(DEFAULT).precursor
+    scoring = settings.as_dict(precursor, selection_only=False)
+    assert set(settings.as_dict(precursor)) - set(scoring) == {"keep"}
+    assert list(scoring) == sorted(scoring), "keys sorted: reordering config.yaml reruns nothing"
+    assert settings.section(settings.Precursor, settings.as_dict(precursor)) == precursor
 
 
 @pytest.mark.parametrize(
@@ -34,56 +51,87 @@ def test_default_config_is_valid():
         ("precursor.levels", [0.2, 1.5], r"precursor.levels.1: 1.5 is greater than the maximum of 1"),
         ("precursor.levels", [-0.1, 0.5], r"precursor.levels.0: -0.1 is less than the minimum of 0"),
         ("precursor.levels", [0.2, 0.2, 0.8], r"precursor.levels: .* has non-unique elements"),
-        ("precursor.grid", 0, r"precursor.grid: 0 is less than the minimum of 1"),
+        ("precursor.grid", 1, r"precursor.grid: 1 is less than the minimum of 2: on a 1x1 grid every pattern is flat"),
         ("dataset.source", "web", r"dataset.source: 'web' is not allowed; allowed values: embedded, keras, idx"),
         ("maps.indices", "some", r"maps.indices: 'some' is neither 'all' nor a list of distinct map indices"),
         ("oip.stepz", 3, r"oip: Additional properties are not allowed \('stepz' was unexpected\); allowed keys: steps"),
+        ("compute.gpu", "yes", r"compute.gpu: 'yes' is not allowed; allowed values: auto, True, False"),
     ],
 )
 def test_schema_errors_name_key_and_allowed(path, value, message):
     with pytest.raises(settings.ConfigError, match=message):
-        settings.validate(edited(path, value), SCHEMA)
+        settings.load(edited(path, value))
 
 
-def test_unknown_top_level_key():
-    with pytest.raises(settings.ConfigError, match=r"'precurser' was unexpected"):
-        settings.validate(DEFAULT | {"precurser": {}}, SCHEMA)
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        ("precursor.grid", 2.0, r"precursor.grid: 2.0 is a float; write a whole number without a decimal point \(2\)"),
+        ("precursor.keep", 4.0, r"precursor.keep: 4.0 is a float"),
+        ("maps.indices", [3, 7.0], r"maps.indices.1: 7.0 is a float"),
+        ("oip.steps", "1200", r"oip.steps: '1200' is text where a integer belongs"),
+        ("ascent.step_size", "0.01", r"ascent.step_size: '0.01' is text where a number belongs"),
+    ],
+)
+def test_what_json_schema_lets_through_is_refused(path, value, message):
+    with pytest.raises(settings.ConfigError, match=message):
+        settings.load(edited(path, value))
+
+
+def test_a_dotted_key_from_the_command_line_is_named_with_the_form_that_works():
+    with pytest.raises(
+        settings.ConfigError, match=r"'precursor.grid' was unexpected.*--config 'section=\{key: value\}'"
+    ):
+        settings.load(DEFAULT | {"precursor.grid": 3})
 
 
 def test_map_beyond_layer_and_non_conv_layer():
     with pytest.raises(
         settings.ConfigError, match=r"maps.indices: \[128, 300\] beyond layer conv3, which has maps 0..127"
     ):
-        settings.map_indices(edited("maps.indices", [0, 128, 300]))
+        settings.load(edited("maps.indices", [0, 128, 300]))
     with pytest.raises(
         settings.ConfigError, match=r"maps.layer: 'dense' is not a conv layer of the CNN; allowed: conv1"
     ):
-        settings.map_indices(edited("maps.layer", "dense"))
-    assert settings.map_indices(edited("maps.layer", "conv1")) == list(range(32))
+        settings.load(edited("maps.layer", "dense"))
+    assert settings.load(edited("maps.layer", "conv1")).map_indices == list(range(32))
 
 
-def test_pattern_count_too_large_is_refused_with_count_and_hint():
-    precursor = DEFAULT["precursor"] | {"grid": 7, "levels": [0.1, 0.3, 0.5, 0.7, 0.9]}
-    with pytest.raises(settings.ConfigError, match=r"5 levels on a 7x7 grid make 1.776e\+34 patterns.*smaller grid"):
-        settings.check_precursor(precursor)
-    with pytest.raises(settings.ConfigError, match=r"precursor.keep: 20 seeds asked for, but only 16 of the 16"):
-        settings.check_precursor(DEFAULT["precursor"] | {"grid": 2, "levels": [0.2, 0.8], "keep": 20})
+@pytest.mark.parametrize("grid, levels", [(7, [0.1, 0.3, 0.5, 0.7, 0.9]), (28, [0.2, 0.5, 0.8])])
+def test_pattern_count_too_large_is_refused_with_count_and_hint(grid, levels):
+    config = edited("precursor.grid", grid)
+    config["precursor"]["levels"] = levels
+    with pytest.raises(settings.ConfigError, match=rf"{len(levels)} levels on a {grid}x{grid} grid make about 10\^"):
+        settings.load(config)
 
 
 def test_halving_must_leave_enough_seeds():
-    halving = DEFAULT["precursor"] | {"strategy": "halving", "halving_steps": [2, 4], "halving_keep": 0.2}
-    assert settings.check_precursor(halving) == 19683
+    assert settings.load(DEFAULT).precursor.count == 19683
+    config = edited("precursor.halving_steps", [1, 1, 1, 1])
+    config["precursor"] |= {"halving_keep": 0.1, "keep": 8, "strategy": "halving"}
     with pytest.raises(settings.ConfigError, match=r"only 2 of the 19683 patterns reach the last round"):
-        settings.check_precursor(halving | {"halving_steps": [1, 1, 1, 1], "halving_keep": 0.1, "keep": 8})
+        settings.load(config)
+
+
+def test_read_config_lays_files_over_the_default(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("precursor: {grid: 2}\n")
+    config = settings.read_config(extra)
+    assert config["precursor"]["grid"] == 2 and config["precursor"]["levels"] == DEFAULT["precursor"]["levels"]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("- a list\n")
+    with pytest.raises(settings.ConfigError, match=r"broken.yaml: a config is a mapping of sections, not list"):
+        settings.read_config(broken)
 
 
 def test_conda_environment_pins_match_requirements():
+    root = Path(__file__).resolve().parents[1]
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (root / "requirements.txt").read_text().splitlines():
         if "==" in line and not line.startswith("#"):
             name, version = line.split("==")
             pins[name.lower().replace("_", "-")] = version
-    env = yaml.safe_load((ROOT / "envs/oip.yaml").read_text())
+    env = yaml.safe_load((root / "envs/oip.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert len(pip) >= 8
     for requirement in pip:

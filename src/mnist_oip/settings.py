@@ -1,78 +1,272 @@
-"""Checks on the config that its JSON schema cannot express, and the list of maps it asks for."""
+"""The experiment's settings: checked once, then handed to the code as one typed object per config section.
 
-import os
+`load(config)` validates a config dict (the JSON schema, then what a schema cannot express) and returns
+`Settings`; every rule, script and command builds its settings this way, and reads them by attribute.
+"""
+
+import dataclasses
+import math
+from importlib import resources
 from pathlib import Path
 
-CONV_LAYERS = ("conv1", "conv2", "conv3")
+import yaml
+
+from . import patterns
+
+RESOURCES = resources.files("mnist_oip") / "resources"
+DEFAULT_CONFIG = RESOURCES / "config.yaml"
+SCHEMA = RESOURCES / "config.schema.yaml"
+CONV_LAYERS = ("conv1", "conv2", "conv3")  # the conv layers of the CNN that `model.build_cnn` makes
 MAX_PATTERNS = 2**32  # 16 GiB of scores at 4 bytes each
+MAX_SURVIVOR_BYTES = 8 * 2**30  # images of the patterns halving takes on to its next round
 
 
 class ConfigError(ValueError):
     """A config value is out of range; the message names the key and what is allowed."""
 
 
-def validate(config, schema_path):
-    """Check `config` against the JSON schema; one error naming the key, the value and what is allowed."""
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    source: str
+    path: str | None
+    test_fraction: float
+    seed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    filters: tuple[int, ...]
+    dense_units: int
+    l2: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    momentum: float
+    lr_decay: float
+    seed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Maps:
+    layer: str
+    indices: str | tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Ascent:
+    step_size: float
+    batch_size: int
+
+
+SELECTION_ONLY = {"selection_only": True}  # field metadata: a precursor key that scoring does not read
+
+
+@dataclasses.dataclass(frozen=True)
+class Precursor:
+    grid: int
+    levels: tuple[float, ...]
+    steps: int
+    keep: int = dataclasses.field(metadata=SELECTION_ONLY)
+    strategy: str
+    halving_steps: tuple[int, ...]
+    halving_keep: float
+    precision: str
+
+    @property
+    def count(self):
+        return patterns.pattern_count(self.grid, self.levels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Oip:
+    steps: int
+    random_starts: int
+    scales: tuple[int, ...]
+    seed: int
+    warm_start: str
+    warm_steps: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Uniqueness:
+    threshold: float
+    max_shift: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    contrast: bool
+    gallery_columns: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Compute:
+    gpu: str | bool
+
+
+SECTIONS = {
+    "dataset": Dataset,
+    "model": Model,
+    "training": Training,
+    "maps": Maps,
+    "ascent": Ascent,
+    "precursor": Precursor,
+    "oip": Oip,
+    "uniqueness": Uniqueness,
+    "figures": Figures,
+    "compute": Compute,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    dataset: Dataset
+    model: Model
+    training: Training
+    maps: Maps
+    ascent: Ascent
+    precursor: Precursor
+    oip: Oip
+    uniqueness: Uniqueness
+    figures: Figures
+    compute: Compute
+
+    @property
+    def map_indices(self):
+        """The map indices of `maps.layer` that the config asks for."""
+        filters = self.model.filters[CONV_LAYERS.index(self.maps.layer)]
+        return list(range(filters)) if self.maps.indices == "all" else list(self.maps.indices)
+
+
+def section(cls, values):
+    """A section's settings object from its plain dict (as Snakemake hands a rule its params)."""
+    return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
+
+
+def as_dict(section_settings, selection_only=True):
+    """A section as a plain dict, keys sorted (Snakemake compares params as text: key order must not trigger
+    reruns); without the keys marked selection-only where `selection_only` is False."""
+    return {
+        f.name: _plain(getattr(section_settings, f.name))
+        for f in sorted(dataclasses.fields(section_settings), key=lambda f: f.name)
+        if selection_only or not f.metadata.get("selection_only")
+    }
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def load(config, schema_path=SCHEMA):
+    """Validate `config` and return its `Settings`; a ConfigError names every problem found."""
+    validate(config, schema_path)
+    settings = Settings(**{name: section(cls, config[name]) for name, cls in SECTIONS.items()})
+    _check_maps(settings)
+    check_precursor(settings.precursor)
+    return settings
+
+
+def read_config(*paths):
+    """The package's default config with each YAML file of `paths` laid over it, section by section."""
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    for path in filter(None, paths):
+        try:
+            extra = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"{path}: cannot be read as a YAML config ({err})") from err
+        if not isinstance(extra, dict):
+            raise ConfigError(f"{path}: a config is a mapping of sections, not {type(extra).__name__}")
+        for name, values in extra.items():
+            config[name] = config.get(name, {}) | values if isinstance(values, dict) else values
+    return config
+
+
+def validate(config, schema_path=SCHEMA):
+    """Check `config` against the JSON schema, integers strictly (7.0 is not 7); one error listing every
+    problem with its key, its value and what is allowed."""
     import jsonschema
-    import yaml
 
     schema = yaml.safe_load(Path(schema_path).read_text())
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError("invalid config:\n" + "\n".join(_describe(error) for error in errors))
+    problems = [_describe(e) for e in jsonschema.Draft202012Validator(schema).iter_errors(config)]
+    problems += _strict_types(config, schema, ())
+    if problems:
+        raise ConfigError("invalid config:\n" + "\n".join(sorted(set(problems))))
+
+
+def _strict_types(value, schema, path):
+    """What JSON Schema lets through: floats where integers belong, and numbers or booleans given as text
+    (as `--config key=value` with a dotted key delivers them)."""
+    key = ".".join(map(str, path)) or "(top level)"
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "integer" in types and isinstance(value, float):
+        return [f"  {key}: {value!r} is a float; write a whole number without a decimal point ({int(value)})"]
+    if isinstance(value, str) and {"integer", "number", "boolean"} & set(types):
+        return [f"  {key}: {value!r} is text where a {'/'.join(types)} belongs (quoted in YAML, or set with --config)"]
+    problems = []
+    if isinstance(value, dict):
+        for name, child in value.items():
+            if name in schema.get("properties", {}):
+                problems += _strict_types(child, schema["properties"][name], (*path, name))
+    elif isinstance(value, list):
+        items = schema.get("items") or next((s.get("items") for s in schema.get("oneOf", []) if "items" in s), None)
+        for i, child in enumerate(value):
+            problems += _strict_types(child, items or {}, (*path, i))
+    return problems
 
 
 def _describe(error):
     key = ".".join(map(str, error.absolute_path)) or "(top level)"
     if error.validator == "additionalProperties":
         allowed = ", ".join(error.schema.get("properties", {}))
-        return f"  {key}: {error.message}; allowed keys: {allowed}"
+        hint = " (set a nested key with --config 'section={key: value}')" if "." in str(error.message) else ""
+        return f"  {key}: {error.message}; allowed keys: {allowed}{hint}"
     if error.validator == "enum":
         return (
             f"  {key}: {error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
         )
     if error.validator == "oneOf" and key.endswith("indices"):
         return f"  {key}: {error.instance!r} is neither 'all' nor a list of distinct map indices >= 0"
+    if key == "precursor.grid" and error.validator == "minimum":
+        return f"  {key}: {error.message}: on a 1x1 grid every pattern is flat and standardizes to zeros"
     return f"  {key}: {error.message}"
 
 
-def gpu_count():
-    """How many NVIDIA GPUs this machine shows (device files, so no framework is imported to ask)."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
-    return len(list(Path("/dev").glob("nvidia[0-9]*")))
-
-
-def map_indices(config):
-    """The map indices of `maps.layer` that the config asks for, checked against the layer's filter count."""
-    layer = config["maps"]["layer"]
+def _check_maps(settings):
+    layer = settings.maps.layer
     if layer not in CONV_LAYERS:
         raise ConfigError(f"maps.layer: {layer!r} is not a conv layer of the CNN; allowed: {', '.join(CONV_LAYERS)}")
-    filters = config["model"]["filters"][CONV_LAYERS.index(layer)]
-    indices = config["maps"]["indices"]
-    if indices == "all":
-        return list(range(filters))
-    beyond = [i for i in indices if i >= filters]
+    filters = settings.model.filters[CONV_LAYERS.index(layer)]
+    beyond = [i for i in settings.map_indices if i >= filters]
     if beyond:
         raise ConfigError(f"maps.indices: {beyond} beyond layer {layer}, which has maps 0..{filters - 1}")
-    return list(indices)
 
 
 def check_precursor(precursor):
-    """Refuse a pattern count that would not fit, with the count and a hint."""
-    count = len(precursor["levels"]) ** (precursor["grid"] ** 2)
-    if count > MAX_PATTERNS:
-        raise ConfigError(
-            f"precursor: {len(precursor['levels'])} levels on a {precursor['grid']}x{precursor['grid']} grid "
-            f"make {count:.3e} patterns, more than the {MAX_PATTERNS:.3e} allowed; use a smaller grid or fewer levels"
-        )
-    from .precursor import rounds  # numpy only
+    """Refuse a pattern count that would not fit, with the count and a hint; return the count."""
+    from .precursor import rounds, survivor_bytes  # numpy only
 
-    survivors = rounds(count, precursor)[-1][0]
-    if precursor["keep"] > survivors:
+    count = precursor.count
+    if count > MAX_PATTERNS:
+        exponent = precursor.grid**2 * math.log10(len(precursor.levels))
         raise ConfigError(
-            f"precursor.keep: {precursor['keep']} seeds asked for, but only {survivors} of the {count} patterns "
+            f"precursor: {len(precursor.levels)} levels on a {precursor.grid}x{precursor.grid} grid make about "
+            f"10^{exponent:.1f} patterns, more than the {MAX_PATTERNS:,} allowed; use a smaller grid or fewer levels"
+        )
+    held = survivor_bytes(count, precursor)
+    if held > MAX_SURVIVOR_BYTES:
+        raise ConfigError(
+            f"precursor: halving would hold {held / 2**30:.1f} GiB of images of the patterns that go on to a "
+            f"later round, more than the {MAX_SURVIVOR_BYTES / 2**30:.0f} GiB allowed; lower halving_keep"
+        )
+    survivors = rounds(count, precursor)[-1][0]
+    if precursor.keep > survivors:
+        raise ConfigError(
+            f"precursor.keep: {precursor.keep} seeds asked for, but only {survivors} of the {count} patterns "
             f"reach the last round"
         )
     return count

@@ -1,0 +1,66 @@
+"""The backend: a named error for one the ascent cannot run on, the GPU count without a framework, and a
+model trained under TensorFlow climbing the same under JAX (the GPU machine's backend)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_oip import ascent, backend, model, patterns
+
+
+@pytest.mark.parametrize("name", ["torch", "openvino", "tensorflw"])
+def test_an_unsupported_backend_is_named_before_keras_loads(monkeypatch, name):
+    monkeypatch.setenv("KERAS_BACKEND", name)
+    with pytest.raises(
+        backend.BackendError, match=rf"KERAS_BACKEND='{name}' is not supported; use one of: tensorflow, jax"
+    ):
+        backend.check_keras_backend()
+
+
+def test_gpu_count_follows_cuda_visible_devices(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    assert backend.gpu_count() == 2
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert backend.gpu_count() == 0
+
+
+ON_JAX = """
+import json, sys
+import numpy as np
+from mnist_oip import ascent, model
+layer = ascent.LayerAscent(model.load_model(sys.argv[1]), "conv3", 0.05)
+images = np.load(sys.argv[2])
+result = {}
+for pre in (False, True):
+    oips, curve, final = layer.map(5, pre_activation=pre).run(images, 15)
+    result[str(pre)] = {"curve": curve.tolist(), "final": final.tolist()}
+print(json.dumps(result))
+"""
+
+
+def test_tensorflow_model_ascends_the_same_on_jax(tmp_path):
+    assert keras.backend.backend() == "tensorflow"
+    keras.utils.set_random_seed(4)
+    cnn = model.build_cnn()
+    cnn.save(tmp_path / "cnn.keras")
+    images = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 7], seed=3))
+    np.save(tmp_path / "images.npy", images)
+    env = os.environ | {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-c", ON_JAX, str(tmp_path / "cnn.keras"), str(tmp_path / "images.npy")],
+                          capture_output=True, text=True, env=env, check=False, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    on_jax = json.loads(done.stdout.strip().splitlines()[-1])
+    layer = ascent.LayerAscent(cnn, "conv3", 0.05)
+    for pre in (False, True):
+        _, curve, final = layer.map(5, pre_activation=pre).run(images, 15)
+        theirs = on_jax[str(pre)]
+        # Same start, same model: the same losses; later steps drift apart slowly, as ReLU and max-pool
+        # switch on float round-off, but climb alike.
+        np.testing.assert_allclose(np.array(theirs["curve"])[:2], curve[:2], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(theirs["final"], final, rtol=0.1, atol=0.01 * np.abs(final).max())
+    assert final.max() > curve[0].max(), "the ascent moved"

@@ -1,0 +1,47 @@
+"""`mnist-oip` from a normal install of the wheel, away from the source checkout: the default config and
+the schema come with the package."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import ROOT
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wheel")
+    source = folder / "source"  # a copy, so that building leaves nothing in the checkout
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
+                            str(folder / "dist"), str(source)], capture_output=True, text=True, check=False)  # fmt: skip
+    if built.returncode:
+        pytest.skip(f"cannot build the wheel here: {built.stderr[-500:]}")
+    wheel = next((folder / "dist").glob("mnist_oip-*.whl"))
+    target = folder / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
+                   capture_output=True, check=True)  # fmt: skip
+    return target
+
+
+def run_installed(target, cwd, *args):
+    """The installed package first on the path (before the checkout's editable install), run elsewhere."""
+    code = "import sys, mnist_oip; assert 'site' in mnist_oip.__file__, mnist_oip.__file__; " \
+           "from mnist_oip.cli import main; sys.argv[0] = 'mnist-oip'; main()"  # fmt: skip
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, check=False, timeout=300)  # fmt: skip
+
+
+def test_the_wheel_ships_config_and_schema_and_runs_a_stage(installed, tmp_path):
+    assert (installed / "mnist_oip/resources/config.yaml").is_file()
+    assert (installed / "mnist_oip/resources/config.schema.yaml").is_file()
+    done = run_installed(installed, tmp_path, "--help")
+    assert done.returncode == 0 and "compare-precursor" in done.stdout, done.stderr[-2000:]
+    np.save(tmp_path / "scores.npy", np.arange(3**9, dtype=np.float32))  # the default config's 19683 patterns
+    done = run_installed(installed, tmp_path, "select", "--scores", "scores.npy", "--out", "seeds.npz")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert np.load(tmp_path / "seeds.npz")["indices"].tolist() == list(range(3**9 - 1, 3**9 - 9, -1))
