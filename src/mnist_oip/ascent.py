@@ -1,49 +1,64 @@
-"""Normalized gradient ascent on the input, one compiled loop per Keras backend.
+"""Normalized gradient ascent on the input, one compiled loop per Keras backend and conv layer.
 
-The loss of an image is the mean activation of the map model's single output channel. Each step adds
-`step_size` times the gradient divided by its root mean square (per image), so the step length does not
-depend on the gradient's scale.
+The loss of an image is the mean activation of one map. Each step adds `step_size` times the gradient
+divided by its root mean square (per image), so the step length does not depend on the gradient's scale.
+The map's filter is an argument of the compiled loop, not a constant in it: every map of a layer shares
+one compilation, and one process serves every map's job without retracing.
 """
 
 import keras
 import numpy as np
+
+from . import model
 
 
 class AscentError(RuntimeError):
     """The ascent produced NaN or inf."""
 
 
-def configure_threads(threads):
-    """Limit the backend's CPU threads to what the scheduler granted this job."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+class LayerAscent:
+    """The compiled ascent for every map of one conv layer of `cnn`; `map(index)` gives one map's."""
 
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+    def __init__(self, cnn, layer_name, step_size, precision="float32"):
+        self.layer = layer_name
+        self.target = model.conv_layer(cnn, layer_name)
+        body = model.layer_body(cnn, layer_name, precision)
 
+        def losses(x, kernel, bias, pre_activation):
+            y = model.map_output(self.target, body(x, training=False), kernel, bias, pre_activation)
+            return keras.ops.mean(y, axis=(1, 2, 3))
 
-class Ascent:
-    """`run(images, steps)` -> (final images, loss curve (steps, n), final losses (n,)), all numpy."""
-
-    def __init__(self, map_model, step_size, label="map"):
-        self.label = label
         backend = keras.backend.backend()
         if backend == "tensorflow":
-            self._run, self._losses = _tensorflow_loop(map_model, float(step_size))
+            self._run, self._losses, self._run_function = _tensorflow_loop(losses, float(step_size))
         elif backend == "jax":
-            self._run, self._losses = _jax_loop(map_model, float(step_size))
+            self._run, self._losses, self._run_function = _jax_loop(body, self.target, float(step_size))
         else:
             raise NotImplementedError(f"no ascent step for the Keras backend {backend!r}; use tensorflow or jax")
 
+    def map(self, map_index, pre_activation=False):
+        return MapAscent(self, map_index, pre_activation)
+
+
+class MapAscent:
+    """One map's ascent: `run(images, steps)` -> (final images, loss curve (steps, n), final losses (n,))."""
+
+    def __init__(self, layer_ascent, map_index, pre_activation=False):
+        self.kernel, self.bias = model.map_filter(layer_ascent.target, map_index)
+        self.pre_activation = pre_activation
+        self.label = f"map {map_index} of {layer_ascent.layer}" + (" (pre-activation)" if pre_activation else "")
+        self._layer = layer_ascent
+
     def losses(self, images):
-        return keras.ops.convert_to_numpy(self._losses(images))
+        return keras.ops.convert_to_numpy(self._layer._losses(images, self.kernel, self.bias, self.pre_activation))
 
     def run(self, images, steps):
         if steps == 0:
             final = self.losses(images)
             curve = np.zeros((0, len(final)), np.float32)
         else:
-            images, curve, final = (keras.ops.convert_to_numpy(a) for a in self._run(images, steps))
+            result = self._layer._run(images, self.kernel, self.bias, steps, self.pre_activation)
+            images, curve, final = (keras.ops.convert_to_numpy(a) for a in result)
         self._check(curve, final, steps)
         return images, curve, final
 
@@ -69,58 +84,71 @@ def ascend(post, pre, images, steps, warm_steps=0):
     return oips, warm_curve, curve, losses
 
 
-def _tensorflow_loop(map_model, step_size):
+def _tensorflow_loop(losses, step_size):
     import tensorflow as tf
 
-    def losses(x):
-        return tf.reduce_mean(tf.cast(map_model(x, training=False), tf.float32), axis=[1, 2, 3])
-
     @tf.function(reduce_retracing=True)
-    def run(x, steps):
+    def run(x, kernel, bias, steps, pre_activation):
         curve = tf.TensorArray(tf.float32, size=steps)
         for i in tf.range(steps):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                loss = losses(x)
+                loss = losses(x, kernel, bias, pre_activation)
                 total = tf.reduce_sum(loss)
             grad = tape.gradient(total, x)
             rms = tf.sqrt(tf.reduce_mean(tf.square(grad), axis=[1, 2, 3], keepdims=True))
             x = x + step_size * grad / (rms + 1e-8)
             curve = curve.write(i, loss)
-        return x, curve.stack(), losses(x)
+        return x, curve.stack(), losses(x, kernel, bias, pre_activation)
 
-    return (lambda x, steps: run(tf.convert_to_tensor(x, tf.float32), tf.constant(steps, tf.int32))), tf.function(
-        losses
+    compiled_losses = tf.function(losses, reduce_retracing=True)
+
+    def as_tensors(x, kernel, bias):
+        return (tf.convert_to_tensor(a, tf.float32) for a in (x, kernel, bias))
+
+    return (
+        lambda x, kernel, bias, steps, pre: run(*as_tensors(x, kernel, bias), tf.constant(steps, tf.int32), bool(pre)),
+        lambda x, kernel, bias, pre: compiled_losses(*as_tensors(x, kernel, bias), bool(pre)),
+        run,
     )
 
 
-def _jax_loop(map_model, step_size):
+def _jax_loop(body, target, step_size):
     import functools
 
     import jax
     import jax.numpy as jnp
 
-    trainable = [v.value for v in map_model.trainable_variables]
-    non_trainable = [v.value for v in map_model.non_trainable_variables]
+    trainable = [v.value for v in body.trainable_variables]
+    non_trainable = [v.value for v in body.non_trainable_variables]
 
-    def losses(x):
-        y, _ = map_model.stateless_call(trainable, non_trainable, x, training=False)
-        return jnp.mean(y.astype(jnp.float32), axis=(1, 2, 3))
+    def losses(x, kernel, bias, pre_activation):
+        features, _ = body.stateless_call(trainable, non_trainable, x, training=False)
+        return jnp.mean(model.map_output(target, features, kernel, bias, pre_activation), axis=(1, 2, 3))
 
-    def total(x):
-        loss = losses(x)
+    def total(x, kernel, bias, pre_activation):
+        loss = losses(x, kernel, bias, pre_activation)
         return jnp.sum(loss), loss
 
     gradient = jax.grad(total, has_aux=True)
 
-    def step(x, _):
-        grad, loss = gradient(x)
-        rms = jnp.sqrt(jnp.mean(jnp.square(grad), axis=(1, 2, 3), keepdims=True))
-        return x + step_size * grad / (rms + 1e-8), loss
+    @functools.partial(jax.jit, static_argnums=(3, 4))
+    def run(x, kernel, bias, steps, pre_activation):
+        def step(x, _):
+            grad, loss = gradient(x, kernel, bias, pre_activation)
+            rms = jnp.sqrt(jnp.mean(jnp.square(grad), axis=(1, 2, 3), keepdims=True))
+            return x + step_size * grad / (rms + 1e-8), loss
 
-    @functools.partial(jax.jit, static_argnums=1)
-    def run(x, steps):
         x, curve = jax.lax.scan(step, x, None, length=steps)
-        return x, curve, losses(x)
+        return x, curve, losses(x, kernel, bias, pre_activation)
 
-    return (lambda x, steps: run(jnp.asarray(x, jnp.float32), int(steps))), jax.jit(losses)
+    compiled_losses = jax.jit(losses, static_argnums=3)
+
+    def as_arrays(x, kernel, bias):
+        return (jnp.asarray(a, jnp.float32) for a in (x, kernel, bias))
+
+    return (
+        lambda x, kernel, bias, steps, pre: run(*as_arrays(x, kernel, bias), int(steps), bool(pre)),
+        lambda x, kernel, bias, pre: compiled_losses(*as_arrays(x, kernel, bias), bool(pre)),
+        run,
+    )

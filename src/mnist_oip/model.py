@@ -3,9 +3,28 @@
 import keras
 import numpy as np
 
+from . import storage
+from .settings import CONV_LAYERS
+
 
 class ModelError(ValueError):
     """The model or the requested map does not fit what the workflow needs."""
+
+
+class TrainingError(RuntimeError):
+    """Training diverged: the loss became NaN or inf."""
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Each epoch's figures to the job's log; a NaN or inf loss stops training with the epoch and the loss."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        storage.LOGGER.info(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in logs.items()))
+        if not np.isfinite(logs.get("loss", 0.0)):
+            raise TrainingError(
+                f"training diverged: loss {logs['loss']} after epoch {epoch + 1}; lower training.learning_rate"
+            )
 
 
 def build_cnn(filters=(32, 64, 128), dense_units=70, l2=0.001):
@@ -13,11 +32,11 @@ def build_cnn(filters=(32, 64, 128), dense_units=70, l2=0.001):
     reg = keras.regularizers.L2(l2) if l2 else None
     conv = {"kernel_size": 3, "activation": "relu", "kernel_regularizer": reg}
     inputs = keras.Input((28, 28, 1), name="image")
-    x = keras.layers.Conv2D(filters[0], name="conv1", **conv)(inputs)
+    x = keras.layers.Conv2D(filters[0], name=CONV_LAYERS[0], **conv)(inputs)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(filters[1], name="conv2", **conv)(x)
+    x = keras.layers.Conv2D(filters[1], name=CONV_LAYERS[1], **conv)(x)
     x = keras.layers.MaxPooling2D(2, name="pool2")(x)
-    x = keras.layers.Conv2D(filters[2], name="conv3", **conv)(x)
+    x = keras.layers.Conv2D(filters[2], name=CONV_LAYERS[2], **conv)(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(dense_units, activation="relu", kernel_regularizer=reg, name="dense")(x)
     outputs = keras.layers.Dense(10, activation="softmax", kernel_regularizer=reg, name="digit")(x)
@@ -63,7 +82,8 @@ def train(
         batch_size=batch_size,
         validation_data=(x_test, y_test),
         shuffle=True,
-        verbose=2,
+        verbose=0,
+        callbacks=[_EpochLog()],
     )
     _, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
     return {key: [float(v) for v in values] for key, values in history.history.items()}, float(test_accuracy)
@@ -81,28 +101,26 @@ def conv_layers(model):
     return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
 
 
-def map_count(model, layer_name):
-    return _conv_layer(model, layer_name).filters
-
-
-def _conv_layer(model, layer_name):
+def conv_layer(model, layer_name):
+    """The Conv2D layer `layer_name` of `model`, or a ModelError naming the model's conv layers."""
     names = conv_layers(model)
     if layer_name not in names:
         raise ModelError(f"maps.layer: {layer_name!r} is not a Conv2D layer of the model; its conv layers are {names}")
     return model.get_layer(layer_name)
 
 
-def map_model(model, layer_name, map_index, pre_activation=False, precision="float32"):
-    """A model image -> one map of `layer_name`: the layers before it, then that single filter.
-
-    Two savings over the full model, neither changing the result: only the target filter is computed, and
-    the input is cropped to the pixels that reach the map at all (floor-mode pooling drops the border).
-    With `pre_activation` the filter's activation is dropped (the convolution before the ReLU). With
-    `precision` bfloat16 the convolutions compute in bfloat16 (weights and the image stay float32).
-    """
-    target = _conv_layer(model, layer_name)
+def check_map(target, map_index):
     if not 0 <= map_index < target.filters:
-        raise ModelError(f"map {map_index} does not exist: layer {layer_name!r} has maps 0..{target.filters - 1}")
+        raise ModelError(f"map {map_index} does not exist: layer {target.name!r} has maps 0..{target.filters - 1}")
+
+
+def layer_body(model, layer_name, precision="float32"):
+    """A model image -> the input of `layer_name`: the layers before it, on the input cropped to the pixels
+    that reach the layer's output at all (floor-mode pooling drops the border), which changes no result.
+
+    With `precision` bfloat16 these layers compute in bfloat16 (weights and the image stay float32).
+    """
+    target = conv_layer(model, layer_name)
     chain = model.layers[1 : model.layers.index(target)]
     inputs = keras.Input(model.input_shape[1:])
     x = inputs
@@ -113,19 +131,30 @@ def map_model(model, layer_name, map_index, pre_activation=False, precision="flo
     policy = "mixed_bfloat16" if precision == "bfloat16" else None
     for layer in chain:
         x = _with_policy(layer, policy)(x) if policy else layer(x)
-    kernel, bias = target.get_weights()
-    single = keras.layers.Conv2D(
-        1,
-        target.kernel_size,
-        strides=target.strides,
-        padding=target.padding,
-        activation=None if pre_activation else target.activation,
-        name=f"{layer_name}_map{map_index}",
-        dtype=policy,
+    return keras.Model(inputs, x, name=f"{layer_name}_input")
+
+
+def map_filter(target, map_index):
+    """Kernel (h, w, channels, 1) and bias (1,) of one map of the conv layer `target`, float32 numpy."""
+    check_map(target, map_index)
+    kernel, bias = (keras.ops.convert_to_numpy(w).astype("float32") for w in (target.kernel, target.bias))
+    return kernel[..., map_index : map_index + 1], bias[map_index : map_index + 1]
+
+
+def map_output(target, features, kernel, bias, pre_activation=False):
+    """One map of the conv layer `target` from its input `features`, with a filter given as tensors, so one
+    compiled function serves every map of the layer. float32 out; bfloat16 features convolve in bfloat16."""
+    ops = keras.ops
+    y = ops.conv(
+        features,
+        ops.cast(kernel, features.dtype),
+        target.strides,
+        target.padding,
+        "channels_last",
+        target.dilation_rate,
     )
-    outputs = single(x)
-    single.set_weights([kernel[..., map_index : map_index + 1], bias[map_index : map_index + 1]])
-    return keras.Model(inputs, outputs)
+    y = ops.cast(y, "float32") + bias
+    return y if pre_activation else target.activation(y)
 
 
 def _with_policy(layer, policy):

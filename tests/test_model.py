@@ -1,0 +1,88 @@
+"""The CNN, one map cut out of it, training that diverges, and model files that do not fit."""
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_oip import model, patterns
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    keras.utils.set_random_seed(3)
+    return model.build_cnn()
+
+
+def whole_layer(cnn, layer, images):
+    """Every map of the original layer, computed by the whole model: the reference."""
+    return keras.ops.convert_to_numpy(keras.Model(cnn.input, cnn.get_layer(layer).output)(images))
+
+
+@pytest.mark.parametrize("layer, index", [("conv1", 4), ("conv2", 10), ("conv3", 100)])
+@pytest.mark.parametrize("pre_activation", [False, True])
+def test_one_map_equals_the_layer_channel(cnn, layer, index, pre_activation):
+    images = patterns.random_starts(5, [28, 7], seed=1)
+    target = model.conv_layer(cnn, layer)
+    kernel, bias = model.map_filter(target, index)
+    features = model.layer_body(cnn, layer)(images)
+    out = keras.ops.convert_to_numpy(model.map_output(target, features, kernel, bias, pre_activation))
+    expected = whole_layer(cnn, layer, images)[..., index : index + 1]
+    if pre_activation:  # the reference without its ReLU: the same layer's kernel, activation removed
+        plain = keras.layers.Conv2D(target.filters, target.kernel_size)
+        body = keras.Model(cnn.input, cnn.get_layer(layer).input)
+        plain.build(body.output.shape)
+        plain.set_weights(target.get_weights())
+        expected = keras.ops.convert_to_numpy(plain(body(images)))[..., index : index + 1]
+        assert (expected < 0).any(), "pre-activations below 0 are what the ReLU removes"
+    # the body crops the input to the pixels that reach the layer: same map, maybe fewer border rows
+    np.testing.assert_allclose(out, expected[:, : out.shape[1], : out.shape[2]], rtol=1e-4, atol=1e-6)
+    assert out.shape[1:3] == expected.shape[1:3]
+
+
+def test_the_body_crops_what_floor_pooling_drops(cnn):
+    # conv3's 3x3 outputs see 26x26 pixels: 26 -> conv1 24 -> pool 12 -> conv2 10 -> pool 5 -> conv3 3
+    body = model.layer_body(cnn, "conv3")
+    assert body.layers[1].output.shape[1:] == (26, 26, 1) and body.output.shape[1:] == (5, 5, 64)
+    assert model.layer_body(cnn, "conv1").output.shape[1:] == (28, 28, 1)  # conv1 sees every pixel
+
+
+def test_bad_layer_and_map_are_named(cnn):
+    with pytest.raises(model.ModelError, match=r"'dense' is not a Conv2D layer.*conv1.*conv2.*conv3"):
+        model.layer_body(cnn, "dense")
+    with pytest.raises(model.ModelError, match=r"map 128 does not exist: layer 'conv3' has maps 0..127"):
+        model.map_filter(model.conv_layer(cnn, "conv3"), 128)
+
+
+def test_wrong_model_files_are_named(tmp_path):
+    garbage = tmp_path / "garbage.keras"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(model.ModelError, match=r"garbage.keras: cannot be loaded as a Keras model"):
+        model.load_model(garbage)
+    inputs = keras.Input((32, 32, 3))
+    other = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="edges")(inputs))
+    other.save(tmp_path / "other.keras")
+    loaded = model.load_model(tmp_path / "other.keras")
+    with pytest.raises(model.ModelError, match=r"inputs of shape \(32, 32, 3\), expected \(28, 28, 1\)"):
+        model.check_architecture(loaded)
+    with pytest.raises(model.ModelError, match=r"'conv3' is not a Conv2D layer of the model; its conv layers are"):
+        model.layer_body(loaded, "conv3")
+
+
+def test_training_that_diverges_stops_with_epoch_and_loss():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 64)
+    cnn = model.build_cnn((4, 4, 4), 8)
+    with pytest.raises(model.TrainingError, match=r"training diverged: loss (nan|inf) after epoch 1"):
+        model.train(cnn, x, y, x, y, epochs=3, batch_size=16, learning_rate=1e6, momentum=0.9, lr_decay=1.0)
+
+
+def test_training_learns(tmp_path):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 10, 256)
+    x = np.zeros((256, 28, 28, 1), "float32")
+    x[np.arange(256), 2 * y + 3, 5, 0] = 4.0  # each class lights its own pixel
+    keras.utils.set_random_seed(0)
+    cnn = model.build_cnn((4, 8, 8), 16, 0)
+    history, accuracy = model.train(cnn, x, y, x, y, epochs=8, batch_size=32, learning_rate=0.05, momentum=0.9,
+                                    lr_decay=1.0)  # fmt: skip
+    assert history["loss"][-1] < history["loss"][0] and accuracy > 0.5
