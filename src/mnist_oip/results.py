@@ -1,0 +1,131 @@
+"""The shapes of what the workflow writes: one definition for every writer and reader.
+
+Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), and per start kind a
+`StartResult` (`<start>.npz` with the images, `<start>.json` with the figures): its strategies, each a
+`StrategyResult`. `MapResult` puts a map's start kinds together for the figures and the summary.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from . import storage
+
+START_KINDS = ("random", "precursor")  # random multi-scale starts (the blog's baseline) | the precursor's seeds
+WARM_SUFFIX = "_warm"
+STRATEGIES = ("random", "precursor", "random_warm", "precursor_warm")  # the summary's order
+ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses")
+
+
+def strategy_names(start, warm_start):
+    """The strategies of one start kind: plain, and with the pre-ReLU warm start where `warm_start` asks."""
+    return (start, start + WARM_SUFFIX) if warm_start == "pre_relu" else (start,)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring:
+    """What scoring a map's precursor patterns did: patterns, ascent steps summed over patterns, seconds."""
+
+    strategy: str
+    patterns: int
+    image_steps: int
+    seconds: float
+
+    def save(self, path):
+        storage.save_json(path, dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, path):
+        return cls(**storage.load_json(path))
+
+
+@dataclasses.dataclass
+class StrategyResult:
+    """Start images, their OIPs and loss curves, and what the ascent cost, for one strategy of one map.
+
+    `image_steps` counts the ascent steps summed over images, the precursor's scoring included.
+    """
+
+    name: str
+    starts: np.ndarray
+    oips: np.ndarray
+    curves: np.ndarray
+    warm_curves: np.ndarray
+    losses: np.ndarray
+    seconds: float
+    image_steps: int
+
+    @property
+    def best(self):
+        return int(np.argmax(self.losses))
+
+    @property
+    def best_loss(self):
+        return float(self.losses.max())
+
+    @property
+    def found(self):
+        """An OIP: some start raised the map's mean activation above 0."""
+        return self.best_loss > 0
+
+    def figures(self):
+        return {
+            "best_loss": self.best_loss,
+            "found": self.found,
+            "seconds": self.seconds,
+            "image_steps": self.image_steps,
+        }
+
+
+@dataclasses.dataclass
+class StartResult:
+    """One map's strategies from one start kind: what an `optimize_oips` job writes."""
+
+    layer: str
+    map: int
+    start: str
+    steps: int
+    strategies: dict
+
+    def save(self, npz_path, json_path):
+        arrays = {f"{name}.{key}": getattr(s, key) for name, s in self.strategies.items() for key in ARRAYS}
+        storage.save_npz(npz_path, **arrays)
+        head = {"layer": self.layer, "map": self.map, "start": self.start, "steps": self.steps}
+        storage.save_json(json_path, head | {"strategies": {n: s.figures() for n, s in self.strategies.items()}})
+
+    @classmethod
+    def load(cls, npz_path, json_path=None):
+        json_path = json_path or Path(npz_path).with_suffix(".json")
+        head, arrays = storage.load_json(json_path), storage.load_npz(npz_path)
+        strategies = {
+            name: StrategyResult(
+                name, *(arrays[f"{name}.{key}"] for key in ARRAYS), figures["seconds"], figures["image_steps"]
+            )
+            for name, figures in head.pop("strategies").items()
+        }
+        return cls(**head, strategies=strategies)
+
+
+@dataclasses.dataclass
+class MapResult:
+    """Every strategy of one map, in the summary's order."""
+
+    layer: str
+    map: int
+    strategies: dict
+
+    @classmethod
+    def combine(cls, starts):
+        found = {name: s for start in starts for name, s in start.strategies.items()}
+        first = starts[0]
+        return cls(first.layer, first.map, {name: found[name] for name in STRATEGIES if name in found})
+
+    @classmethod
+    def load(cls, npz_paths):
+        return cls.combine([StartResult.load(path) for path in npz_paths])
+
+    @property
+    def best(self):
+        """The strategy with the highest loss (the first such in the summary's order)."""
+        return max(self.strategies.values(), key=lambda s: s.best_loss)

@@ -1,0 +1,50 @@
+"""The result files: what a job writes is what every reader loads, in the summary's strategy order."""
+
+import numpy as np
+import pytest
+
+from mnist_oip import results
+from mnist_oip.results import MapResult, Scoring, StartResult, StrategyResult
+
+
+def strategy(name, losses, image_steps=50):
+    n = len(losses)
+    rng = np.random.default_rng(n)
+    images = rng.normal(size=(n, 28, 28, 1)).astype(np.float32)
+    return StrategyResult(name, images, images + 1, rng.normal(size=(4, n)), np.zeros((0, n)),
+                          np.array(losses, np.float32), 0.5, image_steps)  # fmt: skip
+
+
+def test_a_start_kind_round_trips_through_its_two_files(tmp_path):
+    written = StartResult("conv3", 7, "precursor", 4, {"precursor": strategy("precursor", [0.0, 2.5, 1.0]),
+                                                         "precursor_warm": strategy("precursor_warm", [3.0, 0.1])})  # fmt: skip
+    written.save(tmp_path / "precursor.npz", tmp_path / "precursor.json")
+    read = StartResult.load(tmp_path / "precursor.npz")
+    assert (read.layer, read.map, read.start, read.steps) == ("conv3", 7, "precursor", 4)
+    for name, before in written.strategies.items():
+        after = read.strategies[name]
+        for key in results.ARRAYS:
+            np.testing.assert_array_equal(getattr(after, key), getattr(before, key))
+        assert (after.seconds, after.image_steps) == (before.seconds, before.image_steps)
+    assert read.strategies["precursor"].best == 1 and read.strategies["precursor"].best_loss == 2.5
+
+
+def test_a_map_puts_its_start_kinds_in_the_summary_order():
+    precursor = StartResult("conv3", 1, "precursor", 4, {"precursor_warm": strategy("precursor_warm", [0.2]),
+                                                          "precursor": strategy("precursor", [0.0])})  # fmt: skip
+    random = StartResult("conv3", 1, "random", 4, {"random": strategy("random", [0.0]),
+                                                    "random_warm": strategy("random_warm", [0.0])})  # fmt: skip
+    combined = MapResult.combine([precursor, random])
+    assert list(combined.strategies) == ["random", "precursor", "random_warm", "precursor_warm"]
+    assert combined.best.name == "precursor_warm"
+    assert [s.found for s in combined.strategies.values()] == [False, False, False, True]
+
+
+@pytest.mark.parametrize("warm, names", [("pre_relu", ("random", "random_warm")), ("none", ("random",))])
+def test_strategy_names_follow_the_warm_start_setting(warm, names):
+    assert results.strategy_names("random", warm) == names
+
+
+def test_scoring_record_round_trips(tmp_path):
+    Scoring("halving", 19683, 62994, 12.5).save(tmp_path / "scoring.json")
+    assert Scoring.load(tmp_path / "scoring.json") == Scoring("halving", 19683, 62994, 12.5)
