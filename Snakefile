@@ -12,11 +12,20 @@ include: "workflow/rules/oip.smk"
 include: "workflow/rules/figures.smk"
 
 
+# The report opens on what this run did and found, a page the summary writes.
+report: os.path.abspath(rules.summarize.output.report_page)
+
+
 rule all:
     input:
-        "results/gallery.png",
-        "results/summary.csv",
-        "results/summary.md",
-        "results/summary.html",
-        "results/figures/training.png",
-        expand("results/maps/{layer}/{map}/figure.png", layer=LAYER, map=MAPS),
+        rules.summarize.output,
+        rules.plot_training.output,
+        every_map(
+            rules.score_precursor.output
+            + rules.select_seeds.output
+            + rules.compare_oips.output
+            + rules.plot_map.output
+        ),
+        every_map(
+            expand(rules.optimize_oips.output, start=START_KINDS, allow_missing=True)
+        ),

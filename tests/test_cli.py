@@ -1,3 +1,5 @@
+"""`mnist-oip`: one stage for one map without Snakemake, named errors without a traceback, two runs compared."""
+
 import subprocess
 import sys
 
@@ -6,29 +8,25 @@ import numpy as np
 from helpers import TINY
 
 from mnist_oip import model, storage
+from mnist_oip.results import Scoring, StartResult, StrategyResult
 
 
 def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "mnist_oip.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return subprocess.run([sys.executable, "-m", "mnist_oip.cli", *map(str, args)], capture_output=True, text=True,
+                          check=False, timeout=300)  # fmt: skip
 
 
 def test_help_explains_each_option():
     for command, option in (("score", "--map"), ("select", "--scores"), ("optimize", "--seeds")):
         done = cli(command, "--help")
-        assert done.returncode == 0 and option in done.stdout and "help" not in done.stderr
+        assert done.returncode == 0 and option in done.stdout and done.stderr == ""
     assert "compare-precursor" in cli("--help").stdout
 
 
 def test_one_map_through_score_select_optimize(tmp_path):
     keras.utils.set_random_seed(2)
     model.build_cnn().save(tmp_path / "cnn.keras")
-    scores, seeds, oips = tmp_path / "scores.npy", tmp_path / "seeds.npz", tmp_path / "oips.npz"
+    scores, seeds, oips = tmp_path / "scores.npy", tmp_path / "seeds.npz", tmp_path / "oips"
     for args in (
         ("score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", scores),
         ("select", "--scores", scores, "--out", seeds),
@@ -36,26 +34,51 @@ def test_one_map_through_score_select_optimize(tmp_path):
     ):
         done = cli("--config", TINY, *args)
         assert done.returncode == 0, done.stderr[-2000:]
-    assert np.load(scores).shape == (16,)
+    assert np.load(scores).shape == (16,) and Scoring.load(tmp_path / "scoring.json").image_steps == 16 * 3
     assert storage.load_npz(seeds)["indices"].shape == (4,)
-    assert storage.load_json(tmp_path / "oips.json")["precursor"]["image_steps"] == 16 * 3 + 4 * 20
+    precursor = StartResult.load(oips / "precursor.npz")
+    assert precursor.strategies["precursor"].image_steps == 16 * 3 + 4 * 20
+    assert StartResult.load(oips / "random.npz").strategies["random_warm"].oips.shape == (3, 28, 28, 1)
 
 
-def test_bad_config_is_named(tmp_path):
+def test_bad_config_is_named_without_a_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("precursor:\n  grid: 0\n")
     done = cli("--config", bad, "select", "--scores", "x.npy", "--out", "y.npz")
-    assert done.returncode != 0 and "precursor.grid: 0 is less than the minimum of 1" in done.stderr
+    assert done.returncode != 0 and "precursor.grid: 0 is less than the minimum of 2" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Traceback" in cli("--debug", "--config", bad, "select", "--scores", "x.npy", "--out", "y.npz").stderr
+
+
+def test_select_refuses_scores_that_do_not_match_the_settings(tmp_path):
+    np.save(tmp_path / "scores.npy", np.arange(10, dtype=np.float32))
+    done = cli("--config", TINY, "select", "--scores", tmp_path / "scores.npy", "--out", tmp_path / "seeds.npz")
+    assert done.returncode != 0 and "(10,) scores, but 2 levels on a 2x2 grid make 16 patterns" in done.stderr
+    storage.save_npz(tmp_path / "seeds.npz", indices=np.arange(3))
+    done = cli("--config", TINY, "select", "--scores", tmp_path / "seeds.npz", "--out", tmp_path / "out.npz")
+    assert done.returncode != 0 and "seeds.npz: an .npz archive, not a single .npy array" in done.stderr
+    assert not (tmp_path / "out.npz").exists() and "Traceback" not in done.stderr
+
+
+def test_an_unsupported_backend_is_one_line():
+    done = subprocess.run([sys.executable, "-m", "mnist_oip.cli", "--config", str(TINY), "score", "--model", "m.keras",
+                           "--map", "3", "--out", "s.npy"], capture_output=True, text=True, check=False,
+                          env={"KERAS_BACKEND": "torch", "PATH": "/usr/bin"}, timeout=120)  # fmt: skip
+    assert done.returncode != 0 and done.stderr.strip().splitlines()[-1].startswith("mnist-oip score: KERAS_BACKEND")
+    assert "Traceback" not in done.stderr
 
 
 def write_map(results, index, seeds, best_loss, scoring_steps):
     folder = results / "maps/conv3" / str(index)
-    folder.mkdir(parents=True)
-    storage.save_npz(folder / "seeds.npz", indices=np.array(seeds), scoring_image_steps=scoring_steps)
-    ascent_steps = len(seeds) * 10
-    storage.save_json(
-        folder / "summary.json",
-        {"map": index, "precursor": {"best_loss": best_loss, "image_steps": scoring_steps + ascent_steps}},
+    storage.save_npz(folder / "seeds.npz", indices=np.array(seeds))
+    Scoring("exhaustive", 100, scoring_steps, 1.0).save(folder / "scoring.json")
+    n = len(seeds)
+    losses = np.array([best_loss] + [0.0] * (n - 1), np.float32)
+    images = np.zeros((n, 28, 28, 1), np.float32)
+    run = StrategyResult("precursor", images, images, np.zeros((1, n)), np.zeros((0, n)), losses, 1.0,
+                         scoring_steps + n * 10)  # fmt: skip
+    StartResult("conv3", index, "precursor", 10, {"precursor": run}).save(
+        folder / "precursor.npz", folder / "precursor.json"
     )
 
 
@@ -69,7 +92,7 @@ def test_compare_precursor_counts_kept_seeds_losses_and_steps(tmp_path):
     done = cli("compare-precursor", exhaustive, halving, "--out", tmp_path / "compare.json")
     assert done.returncode == 0, done.stderr[-2000:]
     report = storage.load_json(tmp_path / "compare.json")
-    assert report["maps"] == 2
+    assert report["maps"] == 2 and report["maps_with_all_seeds_kept"] == 1
     assert [r["seeds_kept"] for r in report["per_map"]] == [3, 4]
     assert report["min_seeds_kept"] == 3 and report["median_seeds_kept"] == 3.5
     assert report["maps_best_loss_lower"] == 1 and report["median_best_loss_difference"] == -0.25
@@ -81,4 +104,4 @@ def test_compare_precursor_without_common_maps_says_so(tmp_path):
     write_map(tmp_path / "a", 0, [1, 2], 1.0, 10)
     (tmp_path / "b").mkdir()
     done = cli("compare-precursor", tmp_path / "a", tmp_path / "b")
-    assert done.returncode != 0 and "no map has a summary.json under both" in done.stderr
+    assert done.returncode != 0 and "no map has results under both" in done.stderr and "Traceback" not in done.stderr

@@ -1,74 +1,136 @@
-"""Interrupted and failing runs: nothing half-written, only the unfinished or failed maps run again."""
+"""Interrupted and failing runs: nothing half-written, and the same command redoes only unfinished maps.
+
+Each interruption is sent as a user or a system sends it: Ctrl-C in a terminal (SIGINT to the process
+group), SIGINT or SIGTERM to Snakemake alone, SIGKILL (then `--unlock`, as after a power loss).
+"""
 
 import os
 import signal
 import subprocess
 import time
 
+import pytest
 import yaml
-from helpers import TINY, assert_same_results, command, plan, snakemake
+from helpers import MAPS, TINY, assert_same_results, command, plan, snakemake
+
+SCORED = "results/maps/conv3/{}/scoring.json"
 
 
-def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path):
-    os.environ["MNIST_OIP_FAIL_MAPS"] = "7"
-    try:
-        failed = snakemake(tmp_path, "--keep-going")
-    finally:
-        del os.environ["MNIST_OIP_FAIL_MAPS"]
+def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_OIP_FAIL_MAPS", "7")
+    failed = snakemake(tmp_path, "--keep-going")
+    monkeypatch.delenv("MNIST_OIP_FAIL_MAPS")
     assert failed.returncode != 0
     log = (tmp_path / "results/logs/score_precursor/conv3/7.log").read_text()
     assert "map 7: fault injected through MNIST_OIP_FAIL_MAPS" in log
     maps = tmp_path / "results/maps/conv3"
     assert (maps / "3/figure.png").exists() and not (maps / "7/scores.npy").exists()
-    done_before = (maps / "3/oips.npz").stat().st_mtime_ns
-    assert plan(tmp_path) == {
-        "score_precursor": 1,
-        "select_seeds": 1,
-        "optimize_oips": 1,
-        "compare_oips": 1,
-        "plot_map": 1,
-        "summarize": 1,
-        "all": 1,
-    }
+    assert (maps / "7/random.npz").exists(), "the random baseline does not wait for the precursor"
+    done_before = (maps / "3/precursor.npz").stat().st_mtime_ns
+    assert plan(tmp_path) == {"score_precursor": 1, "select_seeds": 1, "optimize_oips": 1, "compare_oips": 1,
+                              "plot_map": 1, "summarize": 1, "all": 1}  # fmt: skip
     assert snakemake(tmp_path).returncode == 0
     assert (maps / "7/figure.png").exists() and (tmp_path / "results/summary.csv").exists()
-    assert (maps / "3/oips.npz").stat().st_mtime_ns == done_before
+    assert (maps / "3/precursor.npz").stat().st_mtime_ns == done_before
 
 
-def test_killed_run_redoes_only_the_unfinished_map(tmp_path):
-    slow = tmp_path / "slow.yaml"  # scoring long enough to be caught in the act
+def slow_config(folder):
+    """The tiny config with a scoring long enough to be caught in the act."""
     config = yaml.safe_load(TINY.read_text())
     config["precursor"] |= {"grid": 3, "steps": 200}
-    slow.write_text(yaml.safe_dump(config))
-    run = subprocess.Popen(
-        command(tmp_path, configs=(slow,), cores=1),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    maps, logs = tmp_path / "results/maps/conv3", tmp_path / "results/logs/score_precursor/conv3"
-    deadline = time.monotonic() + 300
-    finished = running = None
-    while time.monotonic() < deadline and running is None:
-        time.sleep(0.2)
-        done = [m for m in (3, 7) if (maps / f"{m}/scores.npy").exists()]
-        started = [
-            m for m in (3, 7) if (logs / f"{m}.log").exists() and "image-steps" in (logs / f"{m}.log").read_text()
-        ]
-        if len(done) == 1 and set(started) == {3, 7}:
-            finished, running = done[0], ({3, 7} - set(done)).pop()
-    os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
-    assert running is not None, "never saw one map scored while the other was scoring"
-    assert not (maps / f"{running}/scores.npy").exists(), "a killed job left an output that looks finished"
-    kept = (maps / f"{finished}/scores.npy").stat().st_mtime_ns
-    # As after a power loss: the lock stays until --unlock; no output needs --rerun-incomplete.
+    path = folder / "slow.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def wait_for(check, what, seconds=300):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.1)
+
+
+def scoring_started(folder, index):
+    log = folder / f"results/logs/score_precursor/conv3/{index}.log"
+    return log.exists() and "image-steps" in log.read_text()
+
+
+def interrupt_while_scoring(folder, config, deliver, env=None):
+    """Start the workflow with one core, wait until one map is scored and the other is scoring, interrupt
+    it with `deliver(process)`, and return (finished map, interrupted map)."""
+    run = subprocess.Popen(command(folder, configs=(config,), cores=1), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
+    state = {}
+
+    def one_done_one_running():
+        done = [m for m in MAPS if (folder / SCORED.format(m)).exists()]
+        running = [m for m in MAPS if m not in done and scoring_started(folder, m)]
+        state.update(done=done, running=running)
+        return len(done) == 1 and len(running) == 1
+
+    try:
+        wait_for(one_done_one_running, "one map scored while the other was scoring")
+        deliver(run)
+        run.wait(timeout=600)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    return state["done"][0], state["running"][0]
+
+
+@pytest.mark.parametrize(
+    "name, deliver",
+    [
+        ("Ctrl-C in the terminal", lambda run: os.killpg(run.pid, signal.SIGINT)),
+        ("SIGINT to Snakemake", lambda run: run.send_signal(signal.SIGINT)),
+        ("SIGTERM to Snakemake", lambda run: run.send_signal(signal.SIGTERM)),
+    ],
+)
+def test_an_interrupted_run_carries_on_with_the_same_command(tmp_path, name, deliver):
+    slow = slow_config(tmp_path)
+    finished, interrupted = interrupt_while_scoring(tmp_path, slow, deliver)
+    kept = (tmp_path / SCORED.format(finished)).stat().st_mtime_ns
+    assert not list(tmp_path.rglob("results/**/.*.npy")), "an interrupted job left a temporary file"
+    counts = plan(tmp_path, configs=(slow,))
+    assert counts.get("score_precursor", 0) <= 1, f"{name}: only the interrupted map is scored again"
+    again = snakemake(tmp_path, configs=(slow,))
+    assert again.returncode == 0, f"{name}: " + again.stderr[-3000:]
+    assert (tmp_path / SCORED.format(finished)).stat().st_mtime_ns == kept
+    assert (tmp_path / SCORED.format(interrupted)).exists() and (tmp_path / "results/summary.md").exists()
+
+
+def test_killed_between_a_jobs_two_outputs_redoes_that_job(tmp_path):
+    slow = slow_config(tmp_path)
+    env = os.environ | {"MNIST_OIP_STALL_MAPS": ",".join(map(str, MAPS))}
+    run = subprocess.Popen(command(tmp_path, configs=(slow,), cores=1), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
+    scores = tmp_path / f"results/maps/conv3/{MAPS[0]}/scores.npy"
+    other = tmp_path / f"results/maps/conv3/{MAPS[1]}/scores.npy"
+    try:
+        wait_for(lambda: scores.exists() or other.exists(), "a scores file written")
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    written = scores if scores.exists() else other
+    assert not (written.parent / "scoring.json").exists(), "killed between scores.npy and scoring.json"
     assert snakemake(tmp_path, "--unlock", configs=(slow,)).returncode == 0
-    assert plan(tmp_path, configs=(slow,))["score_precursor"] == 1
+    assert plan(tmp_path, configs=(slow,))["score_precursor"] == len(MAPS), "the half-done job runs again"
     again = snakemake(tmp_path, configs=(slow,))
     assert again.returncode == 0, again.stderr[-3000:]
-    assert (maps / f"{finished}/scores.npy").stat().st_mtime_ns == kept
-    assert (maps / f"{running}/scores.npy").exists()
+    assert (written.parent / "scoring.json").exists()
+
+
+def test_killed_run_leaves_no_finished_looking_output(tmp_path):
+    slow = slow_config(tmp_path)
+    finished, interrupted = interrupt_while_scoring(tmp_path, slow, lambda run: os.killpg(run.pid, signal.SIGKILL))
+    assert not (tmp_path / f"results/maps/conv3/{interrupted}/scores.npy").exists()
+    assert list(tmp_path.rglob("results/maps/**/.scores.npy.*")), "the killed job's temporary file is there..."
+    kept = (tmp_path / SCORED.format(finished)).stat().st_mtime_ns
+    assert snakemake(tmp_path, "--unlock", configs=(slow,)).returncode == 0
+    assert plan(tmp_path, configs=(slow,))["score_precursor"] == 1
+    assert snakemake(tmp_path, configs=(slow,)).returncode == 0
+    assert not list(tmp_path.rglob("results/maps/**/.scores.npy.*")), "...and the next run of that job removes it"
+    assert (tmp_path / SCORED.format(finished)).stat().st_mtime_ns == kept
 
 
 def test_same_config_same_results(tiny_run, tmp_path):

@@ -19,7 +19,6 @@ def _shown(page, category, name):
     """Open `category` in the report's sidebar and click the eye next to `name`."""
     page.get_by_text(category, exact=True).click()
     page.locator("tr", has_text=name).locator("a[iconname=eye]").click()
-    page.wait_for_timeout(500)
 
 
 def test_report_shows_gallery_summary_figures_and_training(tiny_run, tmp_path):
@@ -31,17 +30,23 @@ def test_report_shows_gallery_summary_figures_and_training(tiny_run, tmp_path):
         browser = playwright.chromium.launch(executable_path=_browser(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(report.as_uri())
-        sidebar = page.inner_text("body")
-        assert all(category in sidebar for category in ("Overview", "Maps", "Training"))
+        front = page.inner_text("body")
+        assert "Original input patterns of an MNIST CNN" in front and "maps had no OIP from random starts" in front
+        assert f"For {len(MAPS)} maps of conv3" in front and "accuracy" in front
+        assert all(category in front for category in ("Overview", "Maps", "Training"))
 
         _shown(page, "Overview", "gallery.png")
         gallery = page.locator("img[src*='filename=gallery.png']")
+        gallery.wait_for()
+        page.wait_for_function("() => [...document.images].every(img => img.complete)")
         assert gallery.evaluate("img => img.complete && img.naturalWidth") > 100, "gallery image did not load"
         pixels = plt.imread(io.BytesIO(gallery.screenshot()))
         assert pixels[..., :3].std() > 0.05, "gallery shows a blank image"
 
         page.get_by_text("Results", exact=True).click()
         _shown(page, "Overview", "summary.html")
+        page.wait_for_function("() => document.querySelector('iframe') !== null")
+        page.frames[-1].wait_for_load_state()
         shown = "".join(frame.inner_text("body") for frame in page.frames)
         assert "maps had no OIP from random starts" in shown and "precursor_warm" in shown
 

@@ -9,6 +9,7 @@ the target layer with all its channels, one compiled gradient step called from a
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import platform
@@ -20,7 +21,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import ascent, model, patterns, precursor, selection, storage
+from . import ascent, model, patterns, precursor, selection, settings, storage
+from .results import Scoring, StartResult
 
 
 def conv_flops(chain, shape=None):
@@ -47,25 +49,59 @@ def naive_map_model(cnn, layer, index):
     return keras.Model(inputs, body(inputs)[..., index : index + 1])
 
 
-def naive_precursor(climb, count, grid, levels, steps, batch_size):
+class NaiveAscent:
+    """What one writes first: the whole body up to the layer, all its channels, one compiled step per call."""
+
+    def __init__(self, cnn, layer, index, step_size):
+        net = naive_map_model(cnn, layer, index)
+        if keras.backend.backend() == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            weights = [v.value for v in net.trainable_variables], [v.value for v in net.non_trainable_variables]
+
+            def total(x):
+                return jnp.sum(jnp.mean(net.stateless_call(*weights, x, training=False)[0], axis=(1, 2, 3)))
+
+            gradient = jax.grad(total)
+            self.step = jax.jit(lambda x: _normalized_step(x, gradient(x), step_size))
+        else:
+            import tensorflow as tf
+
+            @tf.function
+            def step(x):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    total = tf.reduce_sum(tf.reduce_mean(net(x, training=False), axis=[1, 2, 3]))
+                return _normalized_step(x, tape.gradient(total, x), step_size)
+
+            self.step = step
+
+
+def _normalized_step(x, grad, step_size):
+    ops = keras.ops
+    return x + step_size * grad / (ops.sqrt(ops.mean(ops.square(grad), axis=(1, 2, 3), keepdims=True)) + 1e-8)
+
+
+def naive_precursor(naive, count, grid, levels, steps, batch_size):
     """Seconds to score `count` patterns the naive way: one compiled step at a time, from Python."""
     start = time.perf_counter()
     for first in range(0, count, batch_size):
         indices = np.arange(first, min(first + batch_size, count))
         images = patterns.upscale(patterns.coarse_patterns(indices, grid, levels))
         for _ in range(steps):
-            images, _, _ = climb.run(images, 1)
+            images = naive.step(images)
     return time.perf_counter() - start
 
 
-def project_precursor(cnn, layer, index, settings, step_size, batch_size, folder):
+def project_precursor(cnn, layer, index, precursor_settings, step_size, batch_size, folder):
     """Seconds and scores of the project's precursor (the workflow's own code path)."""
-    climb = ascent.Ascent(model.map_model(cnn, layer, index, precision=settings["precision"]), step_size)
-    first = patterns.coarse_patterns(np.arange(batch_size), settings["grid"], settings["levels"])
+    climb = ascent.LayerAscent(cnn, layer, step_size, precursor_settings.precision).map(index)
+    first = patterns.coarse_patterns(np.arange(batch_size), precursor_settings.grid, precursor_settings.levels)
     climb.run(patterns.upscale(first), 1)  # compile
-    path = Path(folder, f"{index}-{settings['precision']}.npy")
-    seconds = precursor.score_patterns(climb, settings, batch_size, path, log=lambda _: None)
-    return seconds, np.load(path)
+    path = Path(folder, f"{index}-{precursor_settings.precision}.npy")
+    done = precursor.score_patterns(climb, precursor_settings, batch_size, path)
+    return done.seconds, np.load(path)
 
 
 def matmul_rate(size=2048, repeats=5):
@@ -78,71 +114,110 @@ def matmul_rate(size=2048, repeats=5):
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
+CNN_RULES = ("train_cnn", "score_precursor", "optimize_oips")
+
+
 def workflow_times(results):
-    """The finished workflow's wall time against its jobs' times and, where the job reports it, the compute
-    inside them; from Snakemake's per-job benchmark files (written as each job ends) and the jobs' logs."""
-    rules, first_start, last_end = {}, float("inf"), 0.0
-    for tsv in Path(results, "benchmarks").rglob("*.tsv"):
-        relative = tsv.relative_to(Path(results, "benchmarks")).with_suffix("")
+    """A finished run's wall time against its jobs: per rule the jobs' wall time (Snakemake's benchmark
+    files), the compute inside them and its image-steps (what the jobs recorded), and the rest, start-up;
+    for the jobs that run the CNN, the run's wall time over their summed compute, their start-up per map,
+    and the most of them that ran at once (from the jobs' logs)."""
+    results = Path(results)
+    rules, intervals = {}, []
+    for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
+        relative = tsv.relative_to(results / "benchmarks").with_suffix("")
         with open(tsv) as f:
             seconds = sum(float(row["s"]) for row in csv.DictReader(f, delimiter="\t"))
-        first_start = min(first_start, tsv.stat().st_mtime - seconds)
-        last_end = max(last_end, tsv.stat().st_mtime)
-        rule = rules.setdefault(relative.parts[0], {"job_seconds": [], "compute_seconds": []})
+        rule = rules.setdefault(relative.parts[0], {"job_seconds": [], "compute_seconds": [], "image_steps": 0})
+        compute, image_steps = _job_compute(results, relative, seconds)
         rule["job_seconds"].append(seconds)
-        compute = _job_compute(results, relative)
-        if compute is not None:
-            rule["compute_seconds"].append(compute)
-    figures = {"wall_seconds": last_end - first_start, "job_seconds_sum": 0.0}
+        rule["compute_seconds"].append(compute)
+        rule["image_steps"] += image_steps
+        log = (results / "logs" / relative).with_suffix(".log")
+        interval = storage.job_interval(log) if log.exists() else None
+        if interval:
+            intervals.append((relative.parts[0], *interval))
+    figures = {"wall_seconds": max(i[2] for i in intervals) - min(i[1] for i in intervals)}
     for name, rule in sorted(rules.items()):
         jobs, compute = rule["job_seconds"], rule["compute_seconds"]
-        figures[name] = {"jobs": len(jobs), "job_seconds_sum": sum(jobs), "job_seconds_median": statistics.median(jobs)}
-        if len(compute) == len(jobs):
-            figures[name]["compute_seconds_sum"] = sum(compute)
-            figures[name]["compute_seconds_median"] = statistics.median(compute)
-            figures[name]["startup_seconds_median"] = statistics.median(j - c for j, c in zip(jobs, compute))
-        figures["job_seconds_sum"] += sum(jobs)
+        figures[name] = {
+            "jobs": len(jobs),
+            "job_seconds_sum": sum(jobs),
+            "job_seconds_median": statistics.median(jobs),
+            "compute_seconds_sum": sum(compute),
+            "startup_seconds_median": statistics.median(j - c for j, c in zip(jobs, compute)),
+        }
+        if rule["image_steps"]:
+            figures[name]["image_steps_per_compute_second"] = rule["image_steps"] / sum(compute)
+    cnn = [rules[name] for name in CNN_RULES if name in rules]
+    compute = sum(sum(rule["compute_seconds"]) for rule in cnn)
+    maps = len(rules.get("score_precursor", {}).get("job_seconds", [])) or 1
+    figures["cnn_compute_seconds_sum"] = compute
+    figures["wall_over_cnn_compute"] = figures["wall_seconds"] / compute
+    startup = [j - c for rule in cnn for j, c in zip(rule["job_seconds"], rule["compute_seconds"])]
+    figures["cnn_startup_seconds_per_map"] = sum(startup) / maps
+    cnn_intervals = sorted((start, end) for name, start, end in intervals if name in CNN_RULES)
+    figures["cnn_jobs_at_once_max"] = max_overlap(cnn_intervals)
+    if {"score_precursor", "optimize_oips"} <= set(figures) and "image_steps_per_compute_second" in figures.get(
+        "score_precursor", {}
+    ):
+        figures["optimize_over_scoring_rate"] = (
+            figures["optimize_oips"]["image_steps_per_compute_second"]
+            / figures["score_precursor"]["image_steps_per_compute_second"]
+        )
     return figures
 
 
-def _job_compute(results, relative):
-    """Seconds of ascent inside one per-map job: the scoring time its log ends with, or the strategies'
-    times in its map's summary."""
+def max_overlap(intervals):
+    """The most intervals (start, end) that are open at one time."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = now = 0
+    for _, change in events:
+        now += change
+        most = max(most, now)
+    return most
+
+
+def _job_compute(results, relative, job_seconds):
+    """(seconds of compute, image-steps) inside one job: the scoring's record, the strategies' ascent
+    (without the scoring that precursor strategies count too), or, for training, the whole job."""
     rule, *wildcards = relative.parts
     if rule == "score_precursor":
-        log = Path(results, "logs", relative).with_suffix(".log")
-        lines = log.read_text().split("\n") if log.exists() else []
-        done = [line for line in lines if line.startswith("done in ")]
-        return float(done[-1].split()[2]) if done else None
+        scoring = Scoring.load(results.joinpath("maps", *wildcards, "scoring.json"))
+        return scoring.seconds, scoring.image_steps
     if rule == "optimize_oips":
-        summary = Path(results, "maps", *wildcards, "summary.json")
-        if summary.exists():
-            return sum(v["seconds"] for v in storage.load_json(summary).values() if isinstance(v, dict))
-    return None
+        *folder, start = wildcards
+        result = StartResult.load(results.joinpath("maps", *folder, f"{start}.npz"))
+        scoring = (
+            Scoring.load(results.joinpath("maps", *folder, "scoring.json")).image_steps if start == "precursor" else 0
+        )
+        runs = result.strategies.values()
+        return sum(s.seconds for s in runs), sum(s.image_steps - scoring for s in runs)
+    if rule == "train_cnn":
+        return job_seconds, 0
+    return 0.0, 0
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML merged over the repository's config.yaml: the precursor and batch")
+    parser.add_argument("--config", help="YAML merged over the default config.yaml: the precursor and batch")
     parser.add_argument("--model", default="results/model/cnn.keras", help="a trained .keras model")
     parser.add_argument("--maps", type=int, nargs="+", default=[0, 1, 2], help="maps to time (median over them)")
-    parser.add_argument("--seeds", type=int, default=8, help="seeds of the timed full ascent")
     parser.add_argument("--workflow", default="results", help="a finished run's results folder, for job times")
+    parser.add_argument("--workflow-only", action="store_true", help="only the finished run's job times")
     parser.add_argument("--out", default="results/benchmark.json")
     args = parser.parse_args(argv)
+    if args.workflow_only:
+        figures = workflow_times(args.workflow)
+        storage.save_json(args.out, figures)
+        print(json.dumps(figures, indent=2))
+        return
 
-    from .cli import load_config
-
-    config = load_config(args.config)
-    layer, batch_size, step_size = (
-        config["maps"]["layer"],
-        config["ascent"]["batch_size"],
-        config["ascent"]["step_size"],
-    )
-    settings = config["precursor"] | {"strategy": "exhaustive"}
-    grid, levels, steps = settings["grid"], settings["levels"], settings["steps"]
+    config = settings.load(settings.read_config(args.config))
+    layer, batch_size, step_size = config.maps.layer, config.ascent.batch_size, config.ascent.step_size
+    scoring = dataclasses.replace(config.precursor, strategy="exhaustive")
+    grid, levels, steps, count = scoring.grid, scoring.levels, scoring.steps, scoring.count
     cnn = model.load_model(args.model)
-    count = patterns.pattern_count(grid, levels)
     figures = {
         "device": f"{platform.machine()}, {os.cpu_count()} cores, Keras backend {keras.backend.backend()}",
         "patterns": count,
@@ -153,21 +228,22 @@ def main(argv=None):
     seeds_agree = []
     with tempfile.TemporaryDirectory() as folder:
         for index in args.maps:
-            naive = ascent.Ascent(naive_map_model(cnn, layer, index), step_size)
+            naive = NaiveAscent(cnn, layer, index, step_size)
             naive_precursor(naive, batch_size, grid, levels, 1, batch_size)  # compile
             seconds["naive"].append(naive_precursor(naive, count, grid, levels, steps, batch_size))
             scores = {}
             for precision in ("float32", "bfloat16"):
-                run = settings | {"precision": precision}
+                run = dataclasses.replace(scoring, precision=precision)
                 took, scores[precision] = project_precursor(cnn, layer, index, run, step_size, batch_size, folder)
                 seconds[precision].append(took)
-            top = [set(selection.top_patterns(scores[p], settings["keep"]).tolist()) for p in ("float32", "bfloat16")]
+            top = [set(selection.top_patterns(scores[p], scoring.keep).tolist()) for p in ("float32", "bfloat16")]
             seeds_agree.append(len(top[0] & top[1]))
     peak = matmul_rate()
     image_steps = count * steps
-    flops = {  # forward and input gradient: twice the forward's convolutions
+    project = ascent.LayerAscent(cnn, layer, step_size)
+    flops = {  # forward and input gradient: twice the forward's convolutions, the map's filter alone at the end
         "naive": 2 * conv_flops(naive_map_model(cnn, layer, args.maps[0])),
-        "float32": 2 * conv_flops(model.map_model(cnn, layer, args.maps[0])),
+        "float32": 2 * (conv_flops(model.layer_body(cnn, layer)) + map_flops(project)),
     }
     flops["bfloat16"] = flops["float32"]
     for name, times in seconds.items():
@@ -185,18 +261,33 @@ def main(argv=None):
     figures["bfloat16_seeds_in_float32_top"] = seeds_agree
     figures["fp32_matmul_peak_gflops"] = peak / 1e9
     figures["float32_seconds_per_map_at_matmul_peak"] = flops["float32"] * image_steps / peak
-
-    climb = ascent.Ascent(model.map_model(cnn, layer, args.maps[0]), step_size)
-    seeds = patterns.upscale(patterns.coarse_patterns(np.arange(args.seeds), grid, levels))
-    climb.run(seeds, 2)
-    start = time.perf_counter()
-    climb.run(seeds, config["oip"]["steps"])
-    figures["optimization_seconds_per_map"] = time.perf_counter() - start
+    figures["optimization"] = optimization_rate(project, args.maps[0], config, figures["float32"])
     if Path(args.workflow, "benchmarks").is_dir():
         figures["workflow"] = workflow_times(args.workflow)
 
     storage.save_json(args.out, figures)
     print(json.dumps(figures, indent=2))
+
+
+def map_flops(layer_ascent):
+    """2 x multiply-adds of the one filter of the target layer, at the output size the body feeds it."""
+    target = layer_ascent.target
+    height, width = target.output.shape[1:3]
+    return 2 * height * width * int(np.prod(target.kernel_size)) * target.kernel.shape[2]
+
+
+def optimization_rate(project, index, config, scoring):
+    """Image-steps per second of one `optimize_oips` job's batch (a start kind's images with and without the
+    warm start, as the job climbs them), against the scoring's rate."""
+    oip = config.oip
+    batch = 2 * oip.random_starts if oip.warm_start == "pre_relu" else oip.random_starts
+    images = patterns.random_starts(batch, oip.scales, [oip.seed, index])
+    climb = project.map(index)
+    climb.run(images, 2)  # compile
+    start = time.perf_counter()
+    climb.run(images, oip.steps)
+    rate = batch * oip.steps / (time.perf_counter() - start)
+    return {"batch": batch, "image_steps_per_s": rate, "fraction_of_scoring_rate": rate / scoring["image_steps_per_s"]}
 
 
 if __name__ == "__main__":

@@ -1,32 +1,23 @@
-"""Run one stage for one map without Snakemake, with the settings of a config file.
+"""Run one stage for one map without Snakemake, with the settings of the default config (or --config over it).
 
-mnist-oip score    --model results/model/cnn.keras --map 5 --out scores.npy
+mnist-oip score    --model results/model/cnn.keras --map 5 --out scores.npy   (its record: scoring.json beside)
 mnist-oip select   --scores scores.npy --out seeds.npz
-mnist-oip optimize --model results/model/cnn.keras --map 5 --seeds seeds.npz --out oips.npz
+mnist-oip optimize --model results/model/cnn.keras --map 5 --seeds seeds.npz --out oips/
 mnist-oip compare-precursor results/ halving/results/
 """
 
 import argparse
 import json
+import logging
+import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from . import jobs, settings, storage
+from . import backend, jobs, settings, storage
+from .results import START_KINDS, Scoring, StartResult
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_config(path):
-    """A config file merged over the repository's config.yaml, then validated."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    if path:
-        for section, values in (yaml.safe_load(Path(path).read_text()) or {}).items():
-            config[section] = config.get(section, {}) | values if isinstance(values, dict) else values
-    settings.validate(config, ROOT / "workflow/schemas/config.schema.yaml")
-    settings.check_precursor(config["precursor"])
-    return config
+ERRORS = (settings.ConfigError, storage.StorageError, backend.BackendError, OSError, ValueError, RuntimeError)
 
 
 def compare_precursor(exhaustive, other):
@@ -34,31 +25,39 @@ def compare_precursor(exhaustive, other):
     optimization from its seeds against the exhaustive one's, and the image-steps each spent: in all (the
     scoring and the seeds' ascent) and in the scoring alone."""
     rows = []
-    for summary_path in sorted(Path(exhaustive, "maps").glob("*/*/summary.json")):
-        relative = summary_path.parent.relative_to(exhaustive)
-        if not (Path(other) / relative / "summary.json").exists():
+    for result_path in sorted(Path(exhaustive, "maps").glob("*/*/precursor.json")):
+        folder = result_path.parent.relative_to(exhaustive)
+        theirs = Path(other) / folder
+        if not (theirs / "precursor.json").exists():
             continue
-        a, b = storage.load_json(summary_path), storage.load_json(Path(other) / relative / "summary.json")
-        seeds_a = storage.load_npz(summary_path.parent / "seeds.npz")
-        seeds_b = storage.load_npz(Path(other) / relative / "seeds.npz")
+        a, b = (StartResult.load(f / "precursor.npz") for f in (result_path.parent, theirs))
+        seeds_a, seeds_b = (
+            storage.load_npz(f / "seeds.npz", required=("indices",)) for f in (result_path.parent, theirs)
+        )
+        scoring_a, scoring_b = (Scoring.load(f / "scoring.json") for f in (result_path.parent, theirs))
+        plain_a, plain_b = a.strategies["precursor"], b.strategies["precursor"]
         rows.append(
             {
-                "map": a["map"],
+                "map": a.map,
+                "seeds": len(seeds_a["indices"]),
                 "seeds_kept": len(set(seeds_a["indices"].tolist()) & set(seeds_b["indices"].tolist())),
-                "best_loss_exhaustive": a["precursor"]["best_loss"],
-                "best_loss_other": b["precursor"]["best_loss"],
-                "image_steps_ratio": b["precursor"]["image_steps"] / a["precursor"]["image_steps"],
-                "scoring_image_steps_ratio": int(seeds_b["scoring_image_steps"]) / int(seeds_a["scoring_image_steps"]),
+                "best_loss_exhaustive": plain_a.best_loss,
+                "best_loss_other": plain_b.best_loss,
+                "image_steps_ratio": plain_b.image_steps / plain_a.image_steps,
+                "scoring_image_steps_ratio": scoring_b.image_steps / scoring_a.image_steps,
             }
         )
     if not rows:
-        raise SystemExit(f"compare-precursor: no map has a summary.json under both {exhaustive}/maps and {other}/maps")
+        raise storage.StorageError(
+            f"compare-precursor: no map has results under both {exhaustive}/maps and {other}/maps"
+        )
     kept = [r["seeds_kept"] for r in rows]
     diff = [r["best_loss_other"] - r["best_loss_exhaustive"] for r in rows]
     return {
         "maps": len(rows),
         "median_seeds_kept": float(np.median(kept)),
         "min_seeds_kept": int(min(kept)),
+        "maps_with_all_seeds_kept": int(sum(r["seeds_kept"] == r["seeds"] for r in rows)),
         "maps_best_loss_lower": int(sum(d < -1e-6 for d in diff)),
         "median_best_loss_difference": float(np.median(diff)),
         "image_steps_ratio": float(np.median([r["image_steps_ratio"] for r in rows])),
@@ -67,59 +66,85 @@ def compare_precursor(exhaustive, other):
     }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
+def parser():
+    main = argparse.ArgumentParser(
         prog="mnist-oip", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", help="YAML merged over the repository's config.yaml (default: that alone)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    main.add_argument("--config", help="YAML merged over the default config.yaml (default: that alone)")
+    main.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    commands = main.add_subparsers(dest="command", required=True)
 
     score = commands.add_parser("score", help="score every precursor pattern for one map")
     score.add_argument("--model", required=True, help="a trained .keras model")
     score.add_argument("--map", type=int, required=True, help="map index in the config's maps.layer")
-    score.add_argument("--out", required=True, help="scores file to write (.npy)")
+    score.add_argument("--out", required=True, help="scores file to write (.npy); scoring.json goes beside it")
 
     select = commands.add_parser("select", help="pick the best patterns of a scores file as seeds")
     select.add_argument("--scores", required=True, help="a scores file from `score`")
     select.add_argument("--out", required=True, help="seeds file to write (.npz)")
 
-    optimize = commands.add_parser("optimize", help="full ascent from seeds and random starts for one map")
+    optimize = commands.add_parser("optimize", help="full ascent from random starts and seeds for one map")
     optimize.add_argument("--model", required=True, help="a trained .keras model")
     optimize.add_argument("--map", type=int, required=True, help="map index in the config's maps.layer")
-    optimize.add_argument("--seeds", required=True, help="a seeds file from `select`")
-    optimize.add_argument("--out", required=True, help="OIPs file to write (.npz); its summary goes beside it (.json)")
+    optimize.add_argument("--seeds", required=True, help="a seeds file from `select`; scoring.json beside it")
+    optimize.add_argument("--out", required=True, help="folder for random.npz/.json and precursor.npz/.json")
 
     compare = commands.add_parser("compare-precursor", help="compare two runs' precursor seeds and best losses")
     compare.add_argument("exhaustive", help="results folder of the reference run")
     compare.add_argument("other", help="results folder of the run to compare, e.g. with strategy halving")
     compare.add_argument("--out", help="also write the comparison here (.json)")
+    return main
 
-    args = parser.parse_args(argv)
+
+def run(args):
     if args.command == "compare-precursor":
         report = compare_precursor(args.exhaustive, args.other)
         if args.out:
             storage.save_json(args.out, report)
         print(json.dumps({k: v for k, v in report.items() if k != "per_map"}, indent=2))
         return
-    config = load_config(args.config)
-    layer, step_size = config["maps"]["layer"], config["ascent"]["step_size"]
+    config = settings.load(settings.read_config(args.config))
+    layer = config.maps.layer
     if args.command == "score":
         jobs.score_precursor(
-            args.model, layer, args.map, config["precursor"], step_size, config["ascent"]["batch_size"], args.out
+            cnn=args.model,
+            layer=layer,
+            map_index=args.map,
+            precursor=config.precursor,
+            ascent=config.ascent,
+            out_scores=args.out,
+            out_scoring=Path(args.out).parent / "scoring.json",
         )
     elif args.command == "select":
-        jobs.select_seeds(args.scores, config["precursor"], args.out)
+        jobs.select_seeds(scores=args.scores, precursor=config.precursor, out_seeds=args.out)
     else:
-        jobs.optimize_map(
-            args.model,
-            layer,
-            args.map,
-            args.seeds,
-            config["oip"],
-            step_size,
-            args.out,
-            Path(args.out).with_suffix(".json"),
-        )
+        for start in START_KINDS:
+            jobs.optimize_oips(
+                cnn=args.model,
+                layer=layer,
+                map_index=args.map,
+                start=start,
+                oip=config.oip,
+                ascent=config.ascent,
+                seeds=args.seeds,
+                scoring=Path(args.seeds).parent / "scoring.json",
+                out_result=Path(args.out, f"{start}.npz"),
+                out_summary=Path(args.out, f"{start}.json"),
+            )
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    storage.LOGGER.addHandler(handler)
+    try:
+        run(args)
+    except ERRORS as err:
+        if args.debug:
+            raise
+        sys.exit(f"mnist-oip {args.command}: {err}")
+    finally:
+        storage.LOGGER.removeHandler(handler)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,8 @@ import csv
 import html
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from .storage import atomic_path, save_text
 
@@ -21,44 +18,51 @@ def display(image, contrast=False):
 
 
 def _save(fig, path):
+    """Figures are built without pyplot, whose global state jobs running side by side as threads would share."""
     with atomic_path(path, ".png") as tmp:
         fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
-    plt.close(fig)
 
 
-def map_figure(result, groups, map_index, path, contrast=False):
-    """For each start strategy, a row of start images above a row of their OIPs, titled with the losses and,
-    for OIPs with loss > 0, the letter of their pattern group (same letter: same pattern up to a shift)."""
-    names = [name for name in ("precursor", "precursor_warm", "random", "random_warm") if f"{name}_oips" in result]
-    columns = max(len(result[f"{name}_oips"]) for name in names)
-    fig, axes = plt.subplots(2 * len(names), columns, figsize=(1.3 * columns, 2.9 * len(names)), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for r, name in enumerate(names):
-        starts, oips, losses = result[f"{name}_starts"], result[f"{name}_oips"], result[f"{name}_losses"]
-        for c in range(len(starts)):
-            axes[2 * r, c].imshow(display(starts[c], contrast), cmap="gray", vmin=0, vmax=1)
-            axes[2 * r + 1, c].imshow(display(oips[c], contrast), cmap="gray", vmin=0, vmax=1)
-            group = groups.get((name, c))
+def mosaic(images, contrast=False, gap=2):
+    """Images side by side, each scaled on its own, `gap` px of white between them."""
+    shown = [display(image, contrast) for image in images]
+    height = shown[0].shape[0]
+    spacer = np.ones((height, gap))
+    return np.hstack([part for image in shown for part in (image, spacer)][:-1])
+
+
+def map_figure(result, groups, path, contrast=False):
+    """For each strategy of a `MapResult`, a row of start images above a row of their OIPs, the OIPs
+    labelled with their losses and, for loss > 0, the letter of their pattern group (same letter: same
+    pattern up to a shift). One image per row keeps the figure quick to draw."""
+    runs = list(result.strategies.values())
+    columns = max(len(s.oips) for s in runs)
+    fig = Figure(figsize=(1.3 * columns, 2.9 * len(runs)))
+    axes = fig.subplots(2 * len(runs), 1, squeeze=False, gridspec_kw={"hspace": 0.3})[:, 0]
+    size = runs[0].oips.shape[1] + 2
+    for r, run in enumerate(runs):
+        for ax, images in ((axes[2 * r], run.starts), (axes[2 * r + 1], run.oips)):
+            ax.imshow(mosaic(images, contrast), cmap="gray", vmin=0, vmax=1)
+            ax.set_xlim(-0.5, columns * size - 2.5)
+            ax.axis("off")
+        for c, loss in enumerate(run.losses):
+            group = groups.get((run.name, c))
             letter = "" if group is None else f" {chr(ord('A') + group % 26)}"
-            axes[2 * r + 1, c].text(
-                0.5,
-                -0.04,
-                f"{losses[c]:.3g}{letter}",
-                fontsize=7,
-                ha="center",
-                va="top",
-                transform=axes[2 * r + 1, c].transAxes,
+            axes[2 * r + 1].text(
+                c * size + size / 2 - 1, size, f"{loss:.3g}{letter}", fontsize=7, ha="center", va="top"
             )
-        axes[2 * r, 0].set_title(f"{name.replace('_', ' + ')} starts", fontsize=8, loc="left")
-    fig.suptitle(f"map {map_index}: start images and their OIPs (loss = mean activation)", fontsize=9)
+        axes[2 * r].set_title(f"{run.name.replace('_', ' + ')} starts", fontsize=8, loc="left")
+    fig.suptitle(
+        f"map {result.map} of {result.layer}: start images and their OIPs (loss = mean activation)", fontsize=9
+    )
     _save(fig, path)
 
 
 def gallery(best, path, contrast=False, columns=16):
     """Every map's best OIP; `best` is a list of (map index, image, loss, found)."""
     rows = int(np.ceil(len(best) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05), squeeze=False)
+    fig = Figure(figsize=(columns * 0.9, rows * 1.05))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (index, image, loss, found) in zip(axes.flat, best):
@@ -69,7 +73,8 @@ def gallery(best, path, contrast=False, columns=16):
 
 
 def training_curves(history, path):
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3))
+    fig = Figure(figsize=(8, 3))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for key in ("loss", "val_loss"):
         ax_loss.plot(history[key], label=key)
     for key in ("accuracy", "val_accuracy"):
@@ -125,6 +130,13 @@ def write_summary(title, blocks, rows, csv_path, markdown_path, html_path):
         f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{style}</style></head>\n<body>\n" + "\n".join(page) + "\n</body></html>\n",
     )
+
+
+def report_page(*paragraphs):
+    """The front page of `snakemake --report` (reStructuredText): what the run did and found."""
+    title = "Original input patterns of an MNIST CNN"
+    return "\n\n".join([title + "\n" + "=" * len(title), *paragraphs,
+                        "The Overview holds the gallery and the summary; Maps, a figure per map."]) + "\n"  # fmt: skip
 
 
 def _cell(value):

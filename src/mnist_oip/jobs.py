@@ -1,269 +1,251 @@
-"""One function per workflow stage, taking paths and config values: what the Snakemake scripts call."""
+"""One function per workflow stage, from files to the library and back: what the rules and `mnist-oip` call.
 
-import contextlib
-import json
-import logging
+Jobs run as threads of one long-lived process (the Snakemake process, or `mnist-oip`), so the framework,
+the trained model and each layer's compiled ascent are loaded once and shared by every map's job.
+"""
+
 import os
-import sys
+import threading
 import time
-import traceback
+from pathlib import Path
 
 import numpy as np
 
-from . import data, storage
+from . import backend, data, faults, storage
+from .results import MapResult, Scoring, StartResult, StrategyResult, strategy_names
+from .settings import CONV_LAYERS
+
+log = storage.LOGGER.info
+_cache_lock = threading.Lock()
+_models = {}  # resolved path -> (mtime, model)
+_ascents = {}  # (path, mtime, layer, step size, precision) -> LayerAscent
 
 
-@contextlib.contextmanager
-def logged(log_path):
-    """Send everything the job prints to its log, line-buffered so `tail -f` follows it.
-
-    File descriptors 1 and 2 are redirected too, so messages of compiled libraries land there as well.
-    """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log_path, "w", buffering=1) as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                logging.basicConfig(stream=log, level=logging.INFO, force=True)
-                try:
-                    yield
-                except Exception:
-                    traceback.print_exc(file=log)  # the reason the job failed, in its log
-                    raise
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-
-
-def prepare_dataset(dataset, out_arrays, out_info):
-    x_train, y_train, x_test, y_test = data.load(
-        dataset["source"], dataset.get("path"), dataset["test_fraction"], dataset["seed"]
-    )
-    info = data.describe(dataset["source"], x_train, y_train, x_test, y_test)
+def prepare_dataset(*, dataset, out_arrays, out_info):
+    x_train, y_train, x_test, y_test = data.load(dataset.source, dataset.path, dataset.test_fraction, dataset.seed)
+    info = data.describe(dataset.source, x_train, y_train, x_test, y_test)
     storage.save_npz(out_arrays, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     storage.save_json(out_info, info)
-    print(json.dumps(info, indent=2))
+    log(f"{info['train_count']} training and {info['test_count']} test images from {info['source']}")
 
 
-def train_cnn(arrays, info, architecture, training, out_model, out_history, threads=1):
-    from . import ascent, model
+def train_cnn(*, arrays, info, model, training, out_cnn, out_history, cores=1):
+    from . import model as cnn_model
 
-    ascent.configure_threads(threads)
+    backend.configure_threads(cores)
     stats = storage.load_json(info)
-    split = storage.load_npz(arrays)
+    split = storage.load_npz(arrays, required=("x_train", "y_train", "x_test", "y_test"))
+    if len(split["y_train"]) < training.batch_size:
+        raise cnn_model.TrainingError(
+            f"training.batch_size: {training.batch_size} is more than the {len(split['y_train'])} training images"
+        )
     x_train, x_test = (data.standardize(split[k], stats["mean"], stats["std"]) for k in ("x_train", "x_test"))
-    training = dict(training)
-    model.seed_everything(training.pop("seed"))
-    cnn = model.build_cnn(architecture["filters"], architecture["dense_units"], architecture["l2"])
-    cnn.summary()
-    history, accuracy = model.train(cnn, x_train, split["y_train"], x_test, split["y_test"], **training)
-    print(f"test accuracy {accuracy:.4f}")
-    with storage.atomic_path(out_model, ".keras") as tmp:
+    cnn_model.seed_everything(training.seed)
+    cnn = cnn_model.build_cnn(model.filters, model.dense_units, model.l2)
+    cnn.summary(print_fn=log)
+    history, accuracy = cnn_model.train(
+        cnn,
+        x_train,
+        split["y_train"],
+        x_test,
+        split["y_test"],
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        momentum=training.momentum,
+        lr_decay=training.lr_decay,
+    )
+    log(f"test accuracy {accuracy:.4f}")
+    with storage.atomic_path(out_cnn, ".keras") as tmp:
         cnn.save(tmp)
     storage.save_json(out_history, {"history": history, "test_accuracy": accuracy})
 
 
-def _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False,), precision="float32"):
-    """Ascent objects for one map of a saved model: post-ReLU, and pre-activation where asked."""
+def layer_ascent(cnn_path, layer, step_size, precision="float32"):
+    """The compiled ascent of a layer of a saved model, built once per process and shared by its jobs."""
     from . import ascent, model
 
-    cnn = model.load_model(model_path)
-    model.check_architecture(cnn)
-    label = f"map {map_index} of {layer}"
-    climbs = [
-        ascent.Ascent(
-            model.map_model(cnn, layer, map_index, pre, precision),
-            step_size,
-            label + (" (pre-activation)" if pre else ""),
-        )
-        for pre in pre_activation
-    ]
-    return climbs if len(climbs) > 1 else climbs[0]
+    path = str(Path(cnn_path).resolve())
+    mtime = os.stat(path).st_mtime_ns
+    key = (path, mtime, layer, float(step_size), precision)
+    with _cache_lock:
+        if key not in _ascents:
+            if _models.get(path, (None,))[0] != mtime:  # a new model file: forget the old one's
+                _models[path] = (mtime, model.load_model(path))
+                for old in [k for k in _ascents if k[0] == path]:
+                    del _ascents[old]
+            cnn = _models[path][1]
+            model.check_architecture(cnn)
+            _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision)
+        return _ascents[key]
 
 
-FAULT_VARIABLE = "MNIST_OIP_FAIL_MAPS"
+def score_precursor(*, cnn, layer, map_index, precursor, ascent, out_scores, out_scoring, cores=1):
+    from . import precursor as scoring
+
+    backend.configure_threads(cores)
+    faults.inject(map_index)
+    climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision).map(map_index)
+    done = scoring.score_patterns(climb, precursor, ascent.batch_size, out_scores)
+    faults.stall(map_index)
+    done.save(out_scoring)
+    log(f"scoring done: {done.image_steps} image-steps in {done.seconds:.1f} s")
 
 
-def _injected_fault(map_index):
-    """Fail on purpose for the maps listed in $MNIST_OIP_FAIL_MAPS: the tests' way to break one job."""
-    if str(map_index) in os.environ.get(FAULT_VARIABLE, "").split(","):
-        raise RuntimeError(f"map {map_index}: fault injected through {FAULT_VARIABLE}")
-
-
-def score_precursor(model_path, layer, map_index, precursor, step_size, batch_size, out_scores, threads=1):
-    from . import ascent
-    from . import precursor as run
-
-    ascent.configure_threads(threads)
-    _injected_fault(map_index)
-    climb = _map_ascent(model_path, layer, map_index, step_size, precision=precursor["precision"])
-    seconds = run.score_patterns(climb, precursor, batch_size, out_scores)
-    print(f"done in {seconds:.1f} s")
-
-
-def select_seeds(scores_path, precursor, out_seeds):
+def select_seeds(*, scores, precursor, out_seeds):
+    """The best `keep` patterns of a scores file, checked against the settings it must have come from."""
     from . import patterns, selection
-    from .precursor import image_steps
 
-    scores = np.load(scores_path, mmap_mode="r", allow_pickle=False)
-    best = selection.top_patterns(scores, precursor["keep"])
-    storage.save_npz(
-        out_seeds,
-        indices=best,
-        scores=np.asarray(scores[best]),
-        coarse=patterns.coarse_patterns(best, precursor["grid"], precursor["levels"]),
-        scoring_image_steps=image_steps(len(scores), precursor),
-    )
-    print("\n".join(f"pattern {i}: loss {scores[i]:.4g}" for i in best))
-
-
-STRATEGIES = ("random", "precursor", "random_warm", "precursor_warm")
+    values = storage.load_npy(scores, mmap_mode="r")
+    if values.shape != (precursor.count,):
+        raise storage.StorageError(
+            f"{scores}: {values.shape} scores, but {len(precursor.levels)} levels on a {precursor.grid}x"
+            f"{precursor.grid} grid make {precursor.count} patterns; score with the same precursor settings"
+        )
+    best = selection.top_patterns(values, precursor.keep)
+    coarse = patterns.coarse_patterns(best, precursor.grid, precursor.levels)
+    storage.save_npz(out_seeds, indices=best, scores=np.asarray(values[best]), coarse=coarse)
+    log("\n".join(f"pattern {i}: loss {values[i]:.4g}" for i in best))
 
 
-def strategies(oip):
-    """The start strategies an `oip` config asks for: random starts and precursor seeds, each also with a
-    pre-ReLU warm start where `warm_start` is pre_relu."""
-    return STRATEGIES if oip["warm_start"] == "pre_relu" else STRATEGIES[:2]
+def starts_of(start, *, map_index, oip, seeds=None):
+    """The start images of a start kind: random multi-scale starts, or the precursor's seeds upscaled."""
+    from . import patterns
+
+    if start == "random":
+        return patterns.random_starts(oip.random_starts, oip.scales, [oip.seed, map_index])
+    return patterns.upscale(storage.load_npz(seeds, required=("coarse",))["coarse"])
 
 
-def optimize_map(model_path, layer, map_index, seeds_path, oip, step_size, out_result, out_summary, threads=1):
-    """Full ascent from random multi-scale starts (the blog's baseline) and from the precursor seeds.
+def optimize_oips(
+    *, cnn, layer, map_index, start, oip, ascent, out_result, out_summary, seeds=None, scoring=None, cores=1
+):
+    """Full ascent of one start kind's images for one map, with and (where asked) without the warm start.
 
-    With a warm start, the map's pre-activation is ascended for `warm_steps` first: its gradient does not
-    vanish where the ReLU output is 0 everywhere, so starts that random ascent cannot move get going.
+    Every image of the job climbs in one batch: the warm-started copies first get `warm_steps` on the map's
+    pre-activation, whose gradient does not vanish where the ReLU output is 0 everywhere, then all climb
+    `steps` on the map together. Each image's step is normalized on its own, so batching changes no path (up to float round-off).
     """
-    from . import ascent, patterns
+    import keras
 
-    ascent.configure_threads(threads)
-    post, pre = _map_ascent(model_path, layer, map_index, step_size, pre_activation=(False, True))
-    seeds = storage.load_npz(seeds_path)
-    starts = {
-        "random": patterns.random_starts(oip["random_starts"], oip["scales"], [oip["seed"], map_index]),
-        "precursor": patterns.upscale(seeds["coarse"]),
-    }
-    result, summary = {}, {"map": map_index, "layer": layer, "steps": oip["steps"]}
-    for name in strategies(oip):
-        images = starts[name.removesuffix("_warm")]
-        began = time.perf_counter()
-        warm = oip["warm_steps"] if name.endswith("_warm") else 0
-        oips, warm_curve, curve, losses = ascent.ascend(post, pre, images, oip["steps"], warm)
-        best = float(losses.max())
-        result |= {
-            f"{name}_starts": np.asarray(images),
-            f"{name}_oips": oips,
-            f"{name}_curves": curve,
-            f"{name}_warm_curves": warm_curve,
-            f"{name}_losses": losses,
-        }
-        summary[name] = {
-            "best_loss": best,
-            "found": best > 0,
-            "seconds": time.perf_counter() - began,
-            "image_steps": len(losses) * (warm + oip["steps"])
-            + (int(seeds["scoring_image_steps"]) if name.startswith("precursor") else 0),
-        }
-        print(
-            f"{post.label}: {name} starts, {len(losses)} x {warm + oip['steps']} steps done, best loss {best:.4g}, "
-            f"{summary[name]['seconds']:.1f} s",
-            flush=True,
+    backend.configure_threads(cores)
+    layer_climb = layer_ascent(cnn, layer, ascent.step_size)
+    post, pre = layer_climb.map(map_index), layer_climb.map(map_index, pre_activation=True)
+    images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, seeds=seeds))
+    names = strategy_names(start, oip.warm_start)
+    scoring_steps = Scoring.load(scoring).image_steps if start == "precursor" else 0
+    n = len(images)
+    began = time.perf_counter()
+    batch, warm_curve = images, np.zeros((0, n), np.float32)
+    if len(names) > 1:
+        warmed, warm_curve, _ = pre.run(images, oip.warm_steps)
+        batch = np.concatenate([images, warmed])
+    warm_seconds = time.perf_counter() - began
+    oips, curve, losses = post.run(batch, oip.steps)
+    shared_seconds = (time.perf_counter() - began - warm_seconds) / len(names)
+    strategies = {}
+    for k, name in enumerate(names):
+        part = slice(k * n, (k + 1) * n)
+        warm = k > 0
+        strategies[name] = StrategyResult(
+            name,
+            images,
+            oips[part],
+            curve[:, part],
+            warm_curve if warm else np.zeros((0, n), np.float32),
+            losses[part],
+            shared_seconds + (warm_seconds if warm else 0.0),
+            n * (oip.steps + (oip.warm_steps if warm else 0)) + scoring_steps,
         )
-    storage.save_npz(out_result, **result)
-    storage.save_json(out_summary, summary)
+        log(
+            f"{post.label}: {name} starts, {n} x {oip.steps + (oip.warm_steps if warm else 0)} steps, "
+            f"best loss {strategies[name].best_loss:.4g}"
+        )
+    StartResult(layer, map_index, start, oip.steps, strategies).save(out_result, out_summary)
 
 
-def compare_oips(result_path, comparison, out_json):
+def compare_oips(*, results, uniqueness, out_uniqueness):
     """Group the map's OIPs (loss > 0, every strategy) into patterns that are the same up to a shift."""
-    from . import uniqueness
+    from . import uniqueness as compare
 
-    result = storage.load_npz(result_path)
+    result = MapResult.load(results)
     found = [
-        (name, i, float(loss))
-        for name in STRATEGIES
-        if f"{name}_losses" in result
-        for i, loss in enumerate(result[f"{name}_losses"])
-        if loss > 0
+        (s.name, i, float(loss)) for s in result.strategies.values() for i, loss in enumerate(s.losses) if loss > 0
     ]
-    images = [result[f"{name}_oips"][i] for name, i, _ in found]
-    labels, similarity = uniqueness.group(images, comparison["threshold"], comparison["max_shift"])
+    images = [result.strategies[name].oips[i] for name, i, _ in found]
+    labels, similarity = compare.group(images, uniqueness.threshold, uniqueness.max_shift)
     oips = [{"strategy": n, "index": i, "loss": loss, "group": int(g)} for (n, i, loss), g in zip(found, labels)]
-    storage.save_json(
-        out_json, {"distinct": len(set(labels.tolist())), "oips": oips, "similarity": similarity.tolist()}
+    distinct = len(set(labels.tolist()))
+    storage.save_json(out_uniqueness, {"distinct": distinct, "oips": oips, "similarity": similarity.tolist()})
+    log(f"{len(found)} OIPs with loss > 0 form {distinct} distinct patterns")
+
+
+def plot_map(*, results, groups, figures, out_png):
+    from . import figures as fig
+
+    letters = {(o["strategy"], o["index"]): o["group"] for o in storage.load_json(groups)["oips"]}
+    fig.map_figure(MapResult.load(results), letters, out_png, figures.contrast)
+
+
+def plot_training(*, history, out_png):
+    from . import figures as fig
+
+    fig.training_curves(storage.load_json(history)["history"], out_png)
+
+
+def summarize(
+    *,
+    results,
+    groups,
+    scorings,
+    history,
+    provenance,
+    figures,
+    out_gallery,
+    out_csv,
+    out_markdown,
+    out_html,
+    out_report_page,
+):
+    """The gallery of best OIPs, the per-map table with the blog's count line, and the strategy comparison.
+
+    `results`: every map's start kinds' result files, map by map; `groups` (its OIPs up to translation) and
+    `scorings`: each map's.
+    """
+    from . import figures as fig
+    from . import summary
+
+    by_map = {}
+    for path in results:
+        by_map.setdefault(Path(path).parent, []).append(path)
+    maps = [MapResult.load(paths) for paths in by_map.values()]
+    distinct = {Path(path).parent: storage.load_json(path)["distinct"] for path in groups}
+    done = summary.summarize(maps, [distinct[folder] for folder in by_map])
+    strategy = {Scoring.load(path).strategy for path in scorings}
+    accuracy = storage.load_json(history)["test_accuracy"]
+    log(done.count_line)
+    fig.gallery(done.best, out_gallery, figures.contrast, figures.gallery_columns)
+    layer = maps[0].layer
+    about = (
+        f"{len(maps)} maps of {layer} (of the CNN's {', '.join(CONV_LAYERS)}), CNN test accuracy {accuracy:.3f}; "
+        f"precursor scoring: {', '.join(sorted(strategy))}."
     )
-    print(f"{len(found)} OIPs with loss > 0 form {len(set(labels.tolist()))} distinct patterns")
-
-
-def plot_map(result_path, uniqueness_path, map_index, figures, out_png):
-    from . import figures as fig
-
-    groups = {(o["strategy"], o["index"]): o["group"] for o in storage.load_json(uniqueness_path)["oips"]}
-    fig.map_figure(storage.load_npz(result_path), groups, map_index, out_png, figures["contrast"])
-
-
-def plot_training(history_path, out_png):
-    from . import figures as fig
-
-    fig.training_curves(storage.load_json(history_path)["history"], out_png)
-
-
-def summarize(result_paths, summary_paths, uniqueness_paths, figures, out_gallery, out_csv, out_markdown, out_html):
-    """The gallery of best OIPs, the per-map table with the blog's count line, and the strategy comparison."""
-    from . import figures as fig
-
-    summaries = [storage.load_json(path) for path in summary_paths]
-    names = [name for name in STRATEGIES if name in summaries[0]]
-    rows, best = [], []
-    distinct = [storage.load_json(path)["distinct"] for path in uniqueness_paths]
-    for result_path, summary, distinct_oips in zip(result_paths, summaries, distinct):
-        result = storage.load_npz(result_path)
-        winner = max(names, key=lambda name: summary[name]["best_loss"])
-        index = int(np.argmax(result[f"{winner}_losses"]))
-        loss = float(result[f"{winner}_losses"][index])
-        best.append((summary["map"], result[f"{winner}_oips"][index], loss, loss > 0))
-        rows.append(
-            {"map": summary["map"]}
-            | {f"{name}_best_loss": summary[name]["best_loss"] for name in names}
-            | {f"{name}_found": summary[name]["found"] for name in names}
-            | {"found": loss > 0, "best_strategy": winner if loss > 0 else "", "distinct_oips": distinct_oips}
-        )
-    missed = [row for row in rows if not row["random_found"]]
-    recovered = [row["map"] for row in missed if row["precursor_found"]]
-    line = (
-        f"{len(missed)} of {len(rows)} maps had no OIP from random starts; "
-        f"the precursor recovered {len(recovered)} of them"
-        + (f" ({', '.join(map(str, recovered))})" if recovered else "")
-        + "."
-    )
-    print(line)
-    comparison = strategy_comparison(summaries, names)
-    none = [row["map"] for row in rows if not row["found"]]
-    fig.gallery(best, out_gallery, figures["contrast"], figures["gallery_columns"])
     blocks = [
-        ("text", line),
+        ("text", done.count_line),
+        ("text", about),
         ("heading", "Strategies"),
-        ("table", comparison),
-        ("text", f"Maps that no strategy activates: {', '.join(map(str, none)) or 'none'}."),
+        ("table", done.comparison),
+        ("text", f"Maps that no strategy activates: {', '.join(map(str, done.unreached)) or 'none'}."),
         ("heading", "Maps"),
-        ("table", rows),
+        ("table", done.rows),
     ]
-    fig.write_summary("OIP summary", blocks, rows, out_csv, out_markdown, out_html)
-
-
-def strategy_comparison(summaries, names):
-    """Per strategy: maps with an OIP, median and minimum best loss, compute per map."""
-    table = []
-    for name in names:
-        losses = [s[name]["best_loss"] for s in summaries]
-        table.append(
-            {
-                "strategy": name,
-                "maps_with_oip": sum(s[name]["found"] for s in summaries),
-                "median_best_loss": float(np.median(losses)),
-                "min_best_loss": float(np.min(losses)),
-                "image_steps_per_map": int(np.median([s[name]["image_steps"] for s in summaries])),
-                "ascent_seconds_per_map": float(np.median([s[name]["seconds"] for s in summaries])),
-            }
-        )
-    return table
+    fig.write_summary("OIP summary", blocks, done.rows, out_csv, out_markdown, out_html)
+    data_info = storage.load_json(provenance)
+    did = (
+        f"The workflow trained the blog's CNN on {data_info['train_count']} MNIST digits ({data_info['source']} "
+        f"data set) and tested it on {data_info['test_count']} (accuracy {accuracy:.3f}). For {len(maps)} maps of "
+        f"{layer} it searched OIPs, the input images that drive a map most: from random starts, from the best "
+        f"patterns of the precursor run ({', '.join(sorted(strategy))} scoring), each also with a pre-ReLU warm "
+        "start where the config asks for it."
+    )
+    storage.save_text(out_report_page, fig.report_page(did, done.count_line))

@@ -15,9 +15,9 @@ def shifted_similarity(a, b, max_shift):
     norms = np.linalg.norm(a) * np.linalg.norm(b)
     if norms == 0:
         return 0.0
-    full = correlate2d(a, b, mode="full")  # index (h-1, w-1) is the zero shift
-    h, w = a.shape
-    window = full[h - 1 - max_shift : h + max_shift, w - 1 - max_shift : w + max_shift]
+    # `a` padded by max_shift on each side, correlated with `b` where they overlap fully: one value per
+    # shift of up to max_shift px, index (max_shift, max_shift) the zero shift
+    window = correlate2d(np.pad(a, max_shift), b, mode="valid")
     return float(window.max() / norms)
 
 

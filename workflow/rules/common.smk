@@ -1,42 +1,73 @@
+import inspect
 import os
 import sys
 
 from snakemake.utils import min_version
 
-# The package beside this workflow, for the DAG here and for every job's script (installed or not).
-# Set here for the jobs, which inherit it (Slurm jobs too), not read from the user: no envvars directive.
+# The package beside this workflow, whether installed or not; jobs run inside this process (run: blocks
+# as threads, set in profiles/default), so the framework, the model and each compiled ascent load once.
 sys.path.insert(0, f"{workflow.basedir}/src")
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        filter(None, [f"{workflow.basedir}/src", os.environ.get("PYTHONPATH")])
-    )
-)
 
-from mnist_oip import settings
+from mnist_oip import backend, jobs, settings, storage
+from mnist_oip.results import START_KINDS
 
 min_version("9.0")
 
 
-settings.validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
-
-LAYER = config["maps"]["layer"]
-MAPS = settings.map_indices(config)
+backend.check_keras_backend()
+SETTINGS = settings.load(config)
+LAYER = SETTINGS.maps.layer
+MAPS = SETTINGS.map_indices
 print(
-    f"precursor: {settings.check_precursor(config['precursor'])} patterns per map, {len(MAPS)} maps of {LAYER}",
+    f"precursor: {SETTINGS.precursor.count} patterns per map ({SETTINGS.precursor.strategy}), "
+    f"{len(MAPS)} maps of {LAYER}",
     file=sys.stderr,
 )
-# Jobs that would run on an accelerator claim one, so `--resources gpu=N` spreads them over N cards;
-# on a machine without one they claim none and run side by side on the CPU cores.
-GPU = 1 if settings.gpu_count() else 0
+# Jobs that run the CNN claim the `gpu` resource where they would run on an accelerator, so that
+# `--resources gpu=N` runs N of them at a time; elsewhere they claim none and share the CPU cores.
+GPU = int(
+    SETTINGS.compute.gpu is True
+    or (SETTINGS.compute.gpu == "auto" and backend.gpu_count() > 0)
+)
 
 
 wildcard_constraints:
     layer=r"conv\d+",
     map=r"\d+",
+    start="|".join(START_KINDS),
 
 
-def settings_of(section, *keys):
-    """A rule's share of a config section, keys sorted: Snakemake compares params as text, so the order of
-    keys in config.yaml must not trigger reruns."""
-    values = config[section]
-    return {key: values[key] for key in sorted(keys or values)}
+def params_of(name, selection_only=True):
+    """A section's settings as a rule's params: Snakemake reruns the rule when they change. The run blocks
+    read the same values, typed, from SETTINGS."""
+    return settings.as_dict(getattr(SETTINGS, name), selection_only)
+
+
+def run_job(job, input, output, wildcards, log, **settings):
+    """Run a library job with the rule's files as its keyword arguments (inputs by name, outputs as
+    out_<name>) and `settings`, and the wildcards and the workflow's cores where it asks for them; its
+    messages go to the rule's log."""
+    arguments = dict(input.items()) | settings
+    arguments |= {f"out_{name}": path for name, path in output.items()}
+    context = dict(wildcards.items()) | {"cores": workflow.cores}
+    if "map" in context:
+        context["map_index"] = int(context["map"])
+    asked = inspect.signature(job).parameters
+    arguments |= {name: value for name, value in context.items() if name in asked}
+    with storage.job_log(log[0]):
+        job(**arguments)
+
+
+def precursor_inputs(wildcards):
+    """Seeds and the scoring's record for precursor starts; random starts need neither."""
+    if wildcards.start != "precursor":
+        return {}
+    return {
+        "seeds": rules.select_seeds.output.seeds,
+        "scoring": rules.score_precursor.output.scoring,
+    }
+
+
+def every_map(patterns):
+    """`patterns` for every map the config asks for, map by map."""
+    return [path for m in MAPS for path in expand(patterns, layer=LAYER, map=m)]

@@ -6,9 +6,14 @@ rule prepare_dataset:
         "results/logs/prepare_dataset.log",
     benchmark:
         "results/benchmarks/prepare_dataset.tsv"
-    conda:
-        "../../envs/oip.yaml"
     params:
-        dataset=settings_of("dataset"),
-    script:
-        "../../scripts/prepare_dataset.py"
+        dataset=params_of("dataset"),
+    run:
+        run_job(
+            jobs.prepare_dataset,
+            input,
+            output,
+            wildcards,
+            log,
+            dataset=SETTINGS.dataset,
+        )

@@ -1,9 +1,9 @@
 rule plot_map:
     input:
-        result=rules.optimize_oips.output.result,
-        uniqueness=rules.compare_oips.output.uniqueness,
+        results=rules.compare_oips.input.results,
+        groups=rules.compare_oips.output.uniqueness,
     output:
-        report(
+        png=report(
             "results/maps/{layer}/{map}/figure.png",
             caption="../report/map.rst",
             category="Maps",
@@ -13,19 +13,19 @@ rule plot_map:
         "results/logs/plot_map/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/plot_map/{layer}/{map}.tsv"
-    conda:
-        "../../envs/oip.yaml"
     params:
-        figures=settings_of("figures"),
-    script:
-        "../../scripts/plot_map.py"
+        figures=params_of("figures"),
+    run:
+        run_job(jobs.plot_map, input, output, wildcards, log, figures=SETTINGS.figures)
 
 
 rule summarize:
     input:
-        results=expand(rules.optimize_oips.output.result, layer=LAYER, map=MAPS),
-        summaries=expand(rules.optimize_oips.output.summary, layer=LAYER, map=MAPS),
-        uniqueness=expand(rules.compare_oips.output.uniqueness, layer=LAYER, map=MAPS),
+        results=every_map(rules.compare_oips.input.results),
+        groups=every_map(rules.compare_oips.output.uniqueness),
+        scorings=every_map(rules.score_precursor.output.scoring),
+        history=rules.train_cnn.output.history,
+        provenance=rules.prepare_dataset.output.info,
     output:
         gallery=report(
             "results/gallery.png", caption="../report/gallery.rst", category="Overview"
@@ -37,13 +37,12 @@ rule summarize:
             caption="../report/summary.rst",
             category="Overview",
         ),
+        report_page="results/report.rst",
     log:
         "results/logs/summarize.log",
     benchmark:
         "results/benchmarks/summarize.tsv"
-    conda:
-        "../../envs/oip.yaml"
     params:
-        figures=settings_of("figures"),
-    script:
-        "../../scripts/summarize.py"
+        figures=params_of("figures"),
+    run:
+        run_job(jobs.summarize, input, output, wildcards, log, figures=SETTINGS.figures)

@@ -1,38 +1,48 @@
 rule optimize_oips:
     input:
-        model=rules.train_cnn.output.model,
-        seeds=rules.select_seeds.output.seeds,
+        unpack(precursor_inputs),
+        cnn=rules.train_cnn.output.cnn,
     output:
-        result="results/maps/{layer}/{map}/oips.npz",
-        summary="results/maps/{layer}/{map}/summary.json",
+        result="results/maps/{layer}/{map}/{start}.npz",
+        summary="results/maps/{layer}/{map}/{start}.json",
     log:
-        "results/logs/optimize_oips/{layer}/{map}.log",
+        "results/logs/optimize_oips/{layer}/{map}/{start}.log",
     benchmark:
-        "results/benchmarks/optimize_oips/{layer}/{map}.tsv"
-    conda:
-        "../../envs/oip.yaml"
-    threads: 1
+        "results/benchmarks/optimize_oips/{layer}/{map}/{start}.tsv"
     resources:
         gpu=GPU,
     params:
-        oip=settings_of("oip"),
-        step_size=config["ascent"]["step_size"],
-    script:
-        "../../scripts/optimize_oips.py"
+        oip=params_of("oip"),
+        step_size=SETTINGS.ascent.step_size,
+    run:
+        run_job(
+            jobs.optimize_oips,
+            input,
+            output,
+            wildcards,
+            log,
+            oip=SETTINGS.oip,
+            ascent=SETTINGS.ascent,
+        )
 
 
 rule compare_oips:
     input:
-        result=rules.optimize_oips.output.result,
+        results=expand("results/maps/{{layer}}/{{map}}/{start}.npz", start=START_KINDS),
     output:
         uniqueness="results/maps/{layer}/{map}/uniqueness.json",
     log:
         "results/logs/compare_oips/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/compare_oips/{layer}/{map}.tsv"
-    conda:
-        "../../envs/oip.yaml"
     params:
-        uniqueness=settings_of("uniqueness"),
-    script:
-        "../../scripts/compare_oips.py"
+        uniqueness=params_of("uniqueness"),
+    run:
+        run_job(
+            jobs.compare_oips,
+            input,
+            output,
+            wildcards,
+            log,
+            uniqueness=SETTINGS.uniqueness,
+        )

@@ -1,31 +1,28 @@
 rule score_precursor:
     input:
-        model=rules.train_cnn.output.model,
+        cnn=rules.train_cnn.output.cnn,
     output:
         scores="results/maps/{layer}/{map}/scores.npy",
+        scoring="results/maps/{layer}/{map}/scoring.json",
     log:
         "results/logs/score_precursor/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/score_precursor/{layer}/{map}.tsv"
-    conda:
-        "../../envs/oip.yaml"
-    threads: 1
     resources:
         gpu=GPU,
     params:
-        precursor=settings_of(
-            "precursor",
-            "grid",
-            "levels",
-            "steps",
-            "strategy",
-            "halving_steps",
-            "halving_keep",
-            "precision",
-        ),
-        ascent=settings_of("ascent"),
-    script:
-        "../../scripts/score_precursor.py"
+        precursor=params_of("precursor", selection_only=False),
+        ascent=params_of("ascent"),
+    run:
+        run_job(
+            jobs.score_precursor,
+            input,
+            output,
+            wildcards,
+            log,
+            precursor=SETTINGS.precursor,
+            ascent=SETTINGS.ascent,
+        )
 
 
 rule select_seeds:
@@ -37,9 +34,14 @@ rule select_seeds:
         "results/logs/select_seeds/{layer}/{map}.log",
     benchmark:
         "results/benchmarks/select_seeds/{layer}/{map}.tsv"
-    conda:
-        "../../envs/oip.yaml"
     params:
-        precursor=settings_of("precursor"),
-    script:
-        "../../scripts/select_seeds.py"
+        precursor=params_of("precursor"),
+    run:
+        run_job(
+            jobs.select_seeds,
+            input,
+            output,
+            wildcards,
+            log,
+            precursor=SETTINGS.precursor,
+        )

@@ -3,29 +3,35 @@ rule train_cnn:
         arrays=rules.prepare_dataset.output.arrays,
         info=rules.prepare_dataset.output.info,
     output:
-        model="results/model/cnn.keras",
+        cnn="results/model/cnn.keras",
         history="results/model/history.json",
     log:
         "results/logs/train_cnn.log",
     benchmark:
         "results/benchmarks/train_cnn.tsv"
-    conda:
-        "../../envs/oip.yaml"
-    threads: 2
+    threads: workflow.cores
     resources:
         gpu=GPU,
     params:
-        model=settings_of("model"),
-        training=settings_of("training"),
-    script:
-        "../../scripts/train_cnn.py"
+        model=params_of("model"),
+        training=params_of("training"),
+    run:
+        run_job(
+            jobs.train_cnn,
+            input,
+            output,
+            wildcards,
+            log,
+            model=SETTINGS.model,
+            training=SETTINGS.training,
+        )
 
 
 rule plot_training:
     input:
-        rules.train_cnn.output.history,
+        history=rules.train_cnn.output.history,
     output:
-        report(
+        png=report(
             "results/figures/training.png",
             caption="../report/training.rst",
             category="Training",
@@ -34,7 +40,5 @@ rule plot_training:
         "results/logs/plot_training.log",
     benchmark:
         "results/benchmarks/plot_training.tsv"
-    conda:
-        "../../envs/oip.yaml"
-    script:
-        "../../scripts/plot_training.py"
+    run:
+        run_job(jobs.plot_training, input, output, wildcards, log)
