@@ -93,3 +93,32 @@ def test_embedded_split_is_stratified_and_seeded():
     standardized = data.standardize(x_train, info["mean"], info["std"])
     assert standardized.shape == (4000, 28, 28, 1)
     assert abs(standardized.mean()) < 1e-3 and abs(standardized.std() - 1) < 1e-3
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"x_train": lambda x: x.astype("float32") * 2.0}, r"x_train: float images in \[0, 510\], dtype float32"),
+        ({"x_train": lambda x: x.astype("int32") - 10}, r"x_train: integer images in \[-10, 245\], dtype int32"),
+        ({"y_train": lambda y: np.where(y == 3, np.nan, y)}, r"y_train: labels must be whole numbers 0..9"),
+        ({"y_test": lambda y: y + 0.5}, r"y_test: labels must be whole numbers 0..9"),
+        ({"y_test": lambda y: y + 5}, r"y_test: labels outside 0..9 \(found 5..14\)"),
+        ({"x_test": lambda x: x[:0], "y_test": lambda y: y[:0]}, r"no test images"),
+    ],
+)
+def test_bad_arrays_are_named_before_any_cast(tmp_path, small_mnist, change, message):
+    arrays = small_mnist | {key: edit(small_mnist[key]) for key, edit in change.items()}
+    np.savez(tmp_path / "mnist.npz", **arrays)
+    with pytest.raises(data.DatasetError, match=message):
+        data.load("keras", str(tmp_path / "mnist.npz"))
+
+
+def test_float_images_in_0_1_are_taken_as_scaled_bytes(tmp_path, small_mnist):
+    np.savez(tmp_path / "mnist.npz", **(small_mnist | {"x_train": small_mnist["x_train"] / 255.0}))
+    x_train = data.load("keras", str(tmp_path / "mnist.npz"))[0]
+    np.testing.assert_array_equal(x_train, small_mnist["x_train"])
+
+
+def test_a_test_fraction_that_empties_a_split_is_named():
+    with pytest.raises(data.DatasetError, match=r"test_fraction: 0.001 leaves no test images"):
+        data.load("embedded", test_fraction=0.001, seed=0)

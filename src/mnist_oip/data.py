@@ -32,6 +32,9 @@ def load_embedded(test_fraction, seed):
         members = rng.permutation(np.flatnonzero(y == digit))
         test[members[: round(test_fraction * len(members))]] = True
     train_order, test_order = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
+    if not len(test_order) or not len(train_order):
+        empty = "test" if not len(test_order) else "training"
+        raise DatasetError(f"dataset.test_fraction: {test_fraction} leaves no {empty} images of the 5000")
     return x[train_order], y[train_order], x[test_order], y[test_order]
 
 
@@ -100,18 +103,56 @@ def read_idx(path, ndim):
 
 
 def _checked(x_train, y_train, x_test, y_test, origin):
-    for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+    """The four arrays as uint8 images and int64 labels, after checks that name the array, its dtype and
+    its range: nothing is cast that would change a value. Float images in [0, 1] are taken as scaled
+    bytes and scaled back."""
+    images = {"train": x_train, "test": x_test}
+    labels = {"train": y_train, "test": y_test}
+    for name in ("train", "test"):
+        x, y = images[name], labels[name]
         if x.ndim != 3 or x.shape[1:] != (28, 28):
             raise DatasetError(f"{origin}: {name} images have shape {x.shape}, expected (N, 28, 28)")
         if y.ndim != 1:
             raise DatasetError(f"{origin}: {name} labels have shape {y.shape}, expected (N,)")
         if len(x) != len(y):
             raise DatasetError(f"{origin}: {len(x)} {name} images but {len(y)} labels")
-        if len(y) and (y.min() < 0 or y.max() > 9):
-            raise DatasetError(f"{origin}: {name} labels outside 0..9")
-    if not len(y_train):
-        raise DatasetError(f"{origin}: no training images")
-    return (x_train.astype(np.uint8), y_train.astype(np.int64), x_test.astype(np.uint8), y_test.astype(np.int64))
+        if not len(y):
+            raise DatasetError(f"{origin}: no {name} images")
+        images[name] = _as_bytes(x, f"{origin}: x_{name}")
+        labels[name] = _as_labels(y, f"{origin}: y_{name}")
+    return images["train"], labels["train"], images["test"], labels["test"]
+
+
+def _as_bytes(x, where):
+    if x.dtype == np.uint8:
+        return x
+    if x.dtype.kind not in "iuf":
+        raise DatasetError(f"{where}: images of dtype {x.dtype}; expected bytes 0..255")
+    low, high = (float(v) for v in (np.nanmin(x), np.nanmax(x)))
+    if x.dtype.kind == "f":
+        if not np.isfinite(x).all():
+            raise DatasetError(f"{where}: float images with NaN or inf")
+        if low >= 0 and high <= 1:
+            return np.round(x * 255).astype(np.uint8)  # scaled to [0, 1]: scaled back to bytes
+        if low >= 0 and high <= 255 and np.array_equal(x, np.round(x)):
+            return x.astype(np.uint8)
+        raise DatasetError(
+            f"{where}: float images in [{low:g}, {high:g}], dtype {x.dtype}; expected bytes 0..255 or floats in [0, 1]"
+        )
+    if low < 0 or high > 255:
+        raise DatasetError(f"{where}: integer images in [{low:g}, {high:g}], dtype {x.dtype}; expected bytes 0..255")
+    return x.astype(np.uint8)
+
+
+def _as_labels(y, where):
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all() or not np.array_equal(y, np.round(y)):
+            raise DatasetError(f"{where}: labels must be whole numbers 0..9; found NaN, inf or fractions ({y.dtype})")
+    elif y.dtype.kind not in "iu":
+        raise DatasetError(f"{where}: labels of dtype {y.dtype}; expected integers 0..9")
+    if y.min() < 0 or y.max() > 9:
+        raise DatasetError(f"{where}: labels outside 0..9 (found {y.min():g}..{y.max():g})")
+    return y.astype(np.int64)
 
 
 def load(source, path=None, test_fraction=0.2, seed=0):
