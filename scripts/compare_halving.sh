@@ -10,6 +10,6 @@ mkdir -p "$2/results"
 cd "$2"
 cp -a "$run/results/data" "$run/results/model" results/
 targets=$(cd "$run/results/maps" && ls -d */* | sed 's|$|/precursor.npz|; s|^|results/maps/|')
-"$python" -m snakemake -s "$root/Snakefile" --cores 4 --resources gpu=1 --rerun-triggers mtime \
-    --config 'precursor={strategy: exhaustive}' $targets > snakemake.log 2>&1
+"$python" -m snakemake -s "$root/Snakefile" $targets --cores 4 --resources gpu=1 --rerun-triggers mtime \
+    --config 'precursor={strategy: exhaustive}' > snakemake.log 2>&1
 "$python" -m mnist_oip.cli compare-precursor results "$run/results" --out compare.json

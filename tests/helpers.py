@@ -52,7 +52,7 @@ def assert_same_results(run, other):
     for index in MAPS:
         folder = f"results/maps/conv3/{index}"
         np.testing.assert_array_equal(np.load(run / folder / "scores.npy"), np.load(other / folder / "scores.npy"))
-        for name in ("seeds.npz", "oips.npz"):
+        for name in ("seeds.npz", "random.npz", "precursor.npz"):
             a, b = storage.load_npz(run / folder / name), storage.load_npz(other / folder / name)
             for key in a:
                 np.testing.assert_array_equal(a[key], b[key], err_msg=f"{folder}/{name}:{key}")

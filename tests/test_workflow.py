@@ -153,12 +153,18 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_config_from_the_command_line_in_the_form_the_readme_shows(tmp_path):
-    done = snakemake(tmp_path, "--dry-run", "--config", "precursor={grid: 3, levels: [0.1, 0.9]}")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "512 patterns per map (exhaustive)" in done.stderr
-    dotted = snakemake(tmp_path, "--dry-run", "--config", "precursor.grid=3")
-    assert dotted.returncode != 0 and "'precursor.grid' was unexpected" in dotted.stderr
+def test_config_from_the_command_line_in_the_forms_the_readme_shows(tmp_path):
+    done = snakemake(tmp_path, "--dry-run", "--config", "precursor={strategy: halving, halving_keep: 0.5}")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, "nested numbers arrive as text"
+    assert "precursor.halving_keep: '0.5' is text where a number belongs" in said and "--configfile" in said
+    done = snakemake(tmp_path, "--dry-run", "--config", "precursor={strategy: halving}")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0 and "precursor.keep: 4 seeds asked for, but only 1 of the 16" in said
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("precursor: {grid: 3, strategy: exhaustive}\n")
+    done = snakemake(tmp_path, "--dry-run", configs=(TINY, extra))
+    assert done.returncode == 0 and "512 patterns per map (exhaustive)" in done.stderr
 
 
 @pytest.mark.parametrize(

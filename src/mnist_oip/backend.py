@@ -33,7 +33,8 @@ def gpu_count():
 
 
 def configure_threads(threads):
-    """Size the backend's CPU thread pools once per process: every job of the process shares them.
+    """Size the backend's CPU thread pools once per process, and ask it for deterministic ops: every job of
+    the process shares them.
 
     Jobs run as threads of one process, so `threads` is the whole process's share of the CPU: the
     workflow's `--cores`, at most the machine's cores. Later calls keep the first size (TensorFlow
@@ -52,4 +53,5 @@ def configure_threads(threads):
 
             tf.config.threading.set_intra_op_parallelism_threads(_threads)
             tf.config.threading.set_inter_op_parallelism_threads(_threads)
+            tf.config.experimental.enable_op_determinism()  # same inputs, same bits, for every job
         return _threads

@@ -62,7 +62,8 @@ class Ascent:
     batch_size: int
 
 
-SELECTION_ONLY = {"selection_only": True}  # field metadata: a precursor key that scoring does not read
+SELECTION_ONLY = {"only_for": "selection"}  # field metadata: a precursor key that scoring does not read
+RANDOM_ONLY = {"only_for": "random"}  # field metadata: an oip key that precursor starts do not read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,9 +85,9 @@ class Precursor:
 @dataclasses.dataclass(frozen=True)
 class Oip:
     steps: int
-    random_starts: int
-    scales: tuple[int, ...]
-    seed: int
+    random_starts: int = dataclasses.field(metadata=RANDOM_ONLY)
+    scales: tuple[int, ...] = dataclasses.field(metadata=RANDOM_ONLY)
+    seed: int = dataclasses.field(metadata=RANDOM_ONLY)
     warm_start: str
     warm_steps: int
 
@@ -147,13 +148,13 @@ def section(cls, values):
     return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
 
 
-def as_dict(section_settings, selection_only=True):
+def as_dict(section_settings, leave_out=None):
     """A section as a plain dict, keys sorted (Snakemake compares params as text: key order must not trigger
-    reruns); without the keys marked selection-only where `selection_only` is False."""
+    reruns); without the keys that are only for `leave_out` ("selection", "random") where given."""
     return {
         f.name: _plain(getattr(section_settings, f.name))
         for f in sorted(dataclasses.fields(section_settings), key=lambda f: f.name)
-        if selection_only or not f.metadata.get("selection_only")
+        if leave_out is None or f.metadata.get("only_for") != leave_out
     }
 
 
@@ -203,10 +204,13 @@ def _strict_types(value, schema, path):
     key = ".".join(map(str, path)) or "(top level)"
     types = schema.get("type", [])
     types = [types] if isinstance(types, str) else types
-    if "integer" in types and isinstance(value, float):
+    if "integer" in types and isinstance(value, float) and value.is_integer():  # 7.5 the schema refuses itself
         return [f"  {key}: {value!r} is a float; write a whole number without a decimal point ({int(value)})"]
     if isinstance(value, str) and {"integer", "number", "boolean"} & set(types):
-        return [f"  {key}: {value!r} is text where a {'/'.join(types)} belongs (quoted in YAML, or set with --config)"]
+        wanted = " or ".join(types)
+        article = "an" if wanted[0] in "aeiou" else "a"
+        problem = f"  {key}: {value!r} is text where {article} {wanted} belongs (quoted in YAML, or nested in "
+        return [problem + "--config, which delivers nested values as text: put it in a --configfile)"]
     problems = []
     if isinstance(value, dict):
         for name, child in value.items():
@@ -223,7 +227,7 @@ def _describe(error):
     key = ".".join(map(str, error.absolute_path)) or "(top level)"
     if error.validator == "additionalProperties":
         allowed = ", ".join(error.schema.get("properties", {}))
-        hint = " (set a nested key with --config 'section={key: value}')" if "." in str(error.message) else ""
+        hint = " (a nested key goes in a --configfile)" if "." in str(error.message) else ""
         return f"  {key}: {error.message}; allowed keys: {allowed}{hint}"
     if error.validator == "enum":
         return (

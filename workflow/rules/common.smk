@@ -37,10 +37,18 @@ wildcard_constraints:
     start="|".join(START_KINDS),
 
 
-def params_of(name, selection_only=True):
-    """A section's settings as a rule's params: Snakemake reruns the rule when they change. The run blocks
-    read the same values, typed, from SETTINGS."""
-    return settings.as_dict(getattr(SETTINGS, name), selection_only)
+def params_of(name, leave_out=None):
+    """A section's settings as a rule's params, without the keys only for `leave_out`: Snakemake reruns
+    the rule when they change. The run blocks read the same values, typed, from SETTINGS.
+    """
+    return settings.as_dict(getattr(SETTINGS, name), leave_out)
+
+
+def oip_params(wildcards):
+    """The oip settings a start kind reads: precursor seeds do not read the random starts' keys."""
+    return params_of(
+        "oip", leave_out="random" if wildcards.start == "precursor" else None
+    )
 
 
 def run_job(job, input, output, wildcards, log, **settings):

@@ -12,7 +12,7 @@ rule optimize_oips:
     resources:
         gpu=GPU,
     params:
-        oip=params_of("oip"),
+        oip=oip_params,
         step_size=SETTINGS.ascent.step_size,
     run:
         run_job(

@@ -11,7 +11,7 @@ rule score_precursor:
     resources:
         gpu=GPU,
     params:
-        precursor=params_of("precursor", selection_only=False),
+        precursor=params_of("precursor", leave_out="selection"),
         ascent=params_of("ascent"),
     run:
         run_job(
