@@ -73,9 +73,10 @@ def test_warm_start_moves_a_map_that_random_starts_leave_at_zero(cnn):
     for climb in (plain, warm):
         climb.bias = warm.bias - spatial_max - 0.05 * abs(highest)
     assert np.all(plain.losses(images) == 0)
-    _, _, curve, stuck = ascent.ascend(plain, warm, images, steps=100)
+    _, curve, stuck = plain.run(images, 100)
     assert np.all(curve == 0) and np.all(stuck == 0), "zero gradient: plain ascent cannot move"
-    _, warm_curve, _, found = ascent.ascend(plain, warm, images, steps=100, warm_steps=100)
+    warmed, warm_curve, _ = warm.run(images, 100)  # the warm start: the pre-activation first
+    _, _, found = plain.run(warmed, 100)
     assert warm_curve.shape == (100, 6) and np.all(np.diff(warm_curve.mean(axis=1)) > 0)
     assert found.max() > 0
 

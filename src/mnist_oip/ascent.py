@@ -70,20 +70,6 @@ class MapAscent:
             raise AscentError(f"{self.label}: loss is NaN or inf after the last step ({steps})")
 
 
-def ascend(post, pre, images, steps, warm_steps=0):
-    """`steps` of ascent on the map (`post`), after `warm_steps` on its pre-activation (`pre`) where > 0.
-
-    The pre-activation's gradient does not vanish where the ReLU output is 0 everywhere, so a warm start
-    moves images that plain ascent cannot. Returns (OIPs, warm-start curve, curve, final losses).
-    """
-    if warm_steps:
-        images, warm_curve, _ = pre.run(images, warm_steps)
-    else:
-        warm_curve = np.zeros((0, len(images)), np.float32)
-    oips, curve, losses = post.run(images, steps)
-    return oips, warm_curve, curve, losses
-
-
 def _tensorflow_loop(losses, step_size):
     import tensorflow as tf
 
