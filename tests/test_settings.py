@@ -117,6 +117,12 @@ def test_halving_must_leave_enough_seeds():
     config["precursor"] |= {"halving_keep": 0.1, "keep": 8, "strategy": "halving"}
     with pytest.raises(settings.ConfigError, match=r"only 2 of the 19683 patterns reach the last round"):
         settings.load(config)
+    # 3 levels on a 4x4 grid: keeping half of 43 million patterns would hold their images in memory
+    config["precursor"] |= {"grid": 4, "halving_steps": [0, 4], "halving_keep": 0.5}
+    with pytest.raises(settings.ConfigError, match=r"halving would hold 1\d\d\.\d GiB of images .* lower halving_keep"):
+        settings.load(config)
+    config["precursor"]["halving_keep"] = 0.01  # the 4x4 search of docs/experiments.md: 2.7 GiB at most
+    assert settings.load(config).precursor.count == 3**16
 
 
 def test_read_config_lays_files_over_the_default(tmp_path):
