@@ -1,4 +1,5 @@
-# Original input patterns of a CNN's feature maps: data -> CNN -> per-map precursor -> seeds -> OIPs -> figures.
+# Original input patterns of a CNN's feature maps: data -> CNN -> per-map precursor -> seeds -> OIPs -> figures,
+# and per layer the held-out images that drive each map.
 
 
 configfile: f"{workflow.basedir}/config.yaml"
@@ -9,6 +10,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/precursor.smk"
 include: "workflow/rules/oip.smk"
+include: "workflow/rules/examples.smk"
 include: "workflow/rules/figures.smk"
 
 
@@ -19,7 +21,8 @@ report: os.path.abspath(rules.summarize.output.report_page)
 rule all:
     input:
         rules.summarize.output,
-        rules.plot_training.output,
+        rules.plot_training.output if SETTINGS.trains else [],
+        expand(rules.summarize_layer.output, layer=LAYERS),
         every_map(
             rules.score_precursor.output
             + rules.select_seeds.output

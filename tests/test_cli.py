@@ -75,8 +75,8 @@ def write_map(results, index, seeds, best_loss, scoring_steps):
     n = len(seeds)
     losses = np.array([best_loss] + [0.0] * (n - 1), np.float32)
     images = np.zeros((n, 28, 28, 1), np.float32)
-    run = StrategyResult("precursor", images, images, np.zeros((1, n)), np.zeros((0, n)), losses, 1.0,
-                         scoring_steps + n * 10)  # fmt: skip
+    run = StrategyResult("precursor", images, images, np.zeros((1, n)), np.zeros((0, n)), losses, np.zeros(n, int),
+                         np.ones(n, np.float32), 1.0, scoring_steps + n * 10)  # fmt: skip
     StartResult("conv3", index, "precursor", 10, {"precursor": run}).save(
         folder / "precursor.npz", folder / "precursor.json"
     )

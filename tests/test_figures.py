@@ -6,7 +6,8 @@ import matplotlib.image
 import numpy as np
 
 from mnist_oip import figures
-from mnist_oip.results import MapResult, StrategyResult
+from mnist_oip.results import LayerExamples, MapResult, StrategyResult
+from mnist_oip.summary import BestOip
 
 
 def strategy(name, brightness, n=3):
@@ -15,7 +16,9 @@ def strategy(name, brightness, n=3):
     oips = starts + brightness
     oips[:, :14] *= 3
     losses = np.linspace(0, brightness, n).astype(np.float32)
-    return StrategyResult(name, starts, oips, np.zeros((5, n)), np.zeros((0, n)), losses, 1.0, 100)
+    read_as = np.arange(n) % 10
+    return StrategyResult(name, starts, oips, np.zeros((5, n)), np.zeros((0, n)), losses, read_as, np.full(n, 0.5),
+                          1.0, 100)  # fmt: skip
 
 
 def one_map(index):
@@ -41,18 +44,57 @@ def test_map_figures_drawn_in_threads_side_by_side(tmp_path):
 def test_gallery_shows_found_maps_and_marks_the_others(tmp_path):
     image = np.zeros((28, 28, 1))
     image[5:20, 10:14] = 1.0
-    best = [(0, image, 2.5, True), (1, image, 0.0, False), (2, image, 1.0, True)]
-    figures.gallery(best, tmp_path / "gallery.png", columns=3)
-    picture = matplotlib.image.imread(tmp_path / "gallery.png")[..., :3]
-    thirds = np.array_split(picture[picture.shape[0] // 5 :], 3, axis=1)
+    best = [
+        BestOip(0, image, 2.5, True, 3, 0.9),
+        BestOip(1, image, 0.0, False, 3, 0.9),
+        BestOip(2, image, 1.0, True, 1, 0.5),
+    ]
+    figures.gallery("conv3", best, tmp_path / "gallery.png", columns=3)
+    picture = matplotlib.image.imread(tmp_path / "gallery.png")[..., :3].mean(axis=2)
+    tiles = picture[picture.shape[0] // 2 :]  # below the titles: the three tiles, dark where drawn
+    drawn = np.flatnonzero((tiles < 0.1).any(axis=0))
+    thirds = np.array_split(tiles[:, drawn[0] : drawn[-1] + 1], 3, axis=1)
     assert thirds[0].std() > 0.1 and thirds[2].std() > 0.1
     assert thirds[1].std() < thirds[0].std(), "a map without an OIP is shown empty"
 
 
+def layer_examples(maps=6, classes=4, top=5):
+    rng = np.random.default_rng(0)
+    profiles = rng.uniform(size=(maps, classes)).astype(np.float32)
+    indices = np.tile(np.arange(top), (maps, 1))
+    images = rng.uniform(size=(maps, top, 28, 28, 1)).astype(np.float32)
+    return LayerExamples("conv3", np.arange(classes), profiles, np.arange(maps)[::-1], indices,
+                         np.ones((maps, top), np.float32), indices % classes, images)  # fmt: skip
+
+
+def test_a_map_figure_with_examples_has_a_row_of_held_out_images_on_top(tmp_path):
+    figures.map_figure(one_map(1), {}, tmp_path / "plain.png")
+    figures.map_figure(one_map(1), {}, tmp_path / "examples.png", examples=layer_examples(top=12))
+    plain, shown = (matplotlib.image.imread(tmp_path / f"{name}.png") for name in ("plain", "examples"))
+    assert shown.shape[0] > plain.shape[0] + 50, "one more row"
+    assert shown.shape[1] > plain.shape[1], "twelve examples are wider than three OIPs"
+
+
+def test_class_profiles_heat_map(tmp_path):
+    figures.class_profiles(layer_examples(maps=40, classes=10), {0: 3, 5: 9}, tmp_path / "classes.png")
+    picture = matplotlib.image.imread(tmp_path / "classes.png")[..., :3]
+    assert picture.shape[1] > picture.shape[0] > 100 and picture.std() > 0.1
+    red = (picture[..., 0] > 0.9) & (picture[..., 1] < 0.2) & (picture[..., 2] < 0.2)
+    assert red.sum() > 10, "the classes read in the best OIPs are marked"
+
+
+def test_colour_images_are_shown_in_colour():
+    image = np.zeros((4, 4, 3))
+    image[..., 0] = 1.0
+    assert figures.display(image).shape == (4, 4, 3)
+    assert figures.display(image[..., :1]).shape == (4, 4)
+    assert figures.mosaic([image, image]).shape == (4, 10, 3)
+
+
 def test_display_scales_to_the_unit_range_and_flat_images_to_zero():
-    np.testing.assert_array_equal(figures.display(np.array([[2.0, 4.0], [6.0, 4.0]])), [[0, 0.5], [1, 0.5]])
-    np.testing.assert_array_equal(figures.display(np.full((2, 2), 3.0)), np.zeros((2, 2)))
-    clipped = figures.display(np.arange(100.0).reshape(10, 10), contrast=True)
+    np.testing.assert_array_equal(figures.display(np.array([[[2.0], [4.0]], [[6.0], [4.0]]])), [[0, 0.5], [1, 0.5]])
+    np.testing.assert_array_equal(figures.display(np.full((2, 2, 1), 3.0)), np.zeros((2, 2)))
+    clipped = figures.display(np.arange(100.0).reshape(10, 10, 1), contrast=True)
     assert clipped.min() == 0 and clipped.max() == 1 and (clipped == 0).sum() >= 2
 
 

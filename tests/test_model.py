@@ -62,10 +62,48 @@ def test_wrong_model_files_are_named(tmp_path):
     other = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="edges")(inputs))
     other.save(tmp_path / "other.keras")
     loaded = model.load_model(tmp_path / "other.keras")
-    with pytest.raises(model.ModelError, match=r"inputs of shape \(32, 32, 3\), expected \(28, 28, 1\)"):
-        model.check_architecture(loaded)
+    model.check_image_model(loaded, "other.keras")  # a colour CNN of another size is fine
     with pytest.raises(model.ModelError, match=r"'conv3' is not a Conv2D layer of the model; its conv layers are"):
         model.layer_body(loaded, "conv3")
+    flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
+    with pytest.raises(
+        model.ModelError, match=r"flat.keras: the model takes inputs of shape \(None, 784\), not images"
+    ):
+        model.check_image_model(flat, "flat.keras")
+    no_conv = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    with pytest.raises(model.ModelError, match=r"dense.keras: the model has no Conv2D layer"):
+        model.check_image_model(no_conv, "dense.keras")
+
+
+def test_a_sequential_model_keeps_its_first_layer_before_the_target():
+    """A Sequential model lists no InputLayer: the body before a later conv layer still starts at the first."""
+    keras.utils.set_random_seed(0)
+    cnn = keras.Sequential(
+        [keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, name="a"), keras.layers.Conv2D(5, 3, name="b")]
+    )
+    x = np.random.default_rng(0).normal(size=(2, 16, 16, 3)).astype("float32")
+    np.testing.assert_allclose(model.layer_body(cnn, "b")(x), cnn.get_layer("a")(x), atol=1e-6)
+
+
+def test_class_probabilities_from_softmax_or_logits():
+    x = np.random.default_rng(0).normal(size=(5, 8, 8, 1)).astype("float32")
+    logits = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    probabilities = model.class_probabilities(logits, x)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), keras.ops.convert_to_numpy(logits(x)).argmax(axis=1))
+    softmax = model.build_cnn((4, 4, 4), 8)
+    np.testing.assert_allclose(model.class_probabilities(softmax, np.zeros((2, 28, 28, 1), "float32"), batch_size=1),
+                               keras.ops.convert_to_numpy(softmax(np.zeros((2, 28, 28, 1), "float32"))), rtol=1e-6)  # fmt: skip
+
+
+def test_map_activations_are_each_maps_mean_over_the_image():
+    cnn = model.build_cnn((4, 5, 6), 8)
+    x = np.random.default_rng(1).normal(size=(7, 28, 28, 1)).astype("float32")
+    full = keras.Model(cnn.input, cnn.get_layer("conv2").output)
+    expected = keras.ops.convert_to_numpy(full(x)).mean(axis=(1, 2))
+    np.testing.assert_allclose(model.map_activations(cnn, "conv2", x, batch_size=3), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_training_that_diverges_stops_with_epoch_and_loss():

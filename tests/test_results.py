@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_oip import results
-from mnist_oip.results import MapResult, Scoring, StartResult, StrategyResult
+from mnist_oip.results import LayerExamples, MapResult, Scoring, StartResult, StrategyResult
 
 
 def strategy(name, losses, image_steps=50):
@@ -12,7 +12,8 @@ def strategy(name, losses, image_steps=50):
     rng = np.random.default_rng(n)
     images = rng.normal(size=(n, 28, 28, 1)).astype(np.float32)
     return StrategyResult(name, images, images + 1, rng.normal(size=(4, n)), np.zeros((0, n)),
-                          np.array(losses, np.float32), 0.5, image_steps)  # fmt: skip
+                          np.array(losses, np.float32), rng.integers(0, 10, n), rng.uniform(size=n), 0.5,
+                          image_steps)  # fmt: skip
 
 
 def test_a_start_kind_round_trips_through_its_two_files(tmp_path):
@@ -48,3 +49,16 @@ def test_strategy_names_follow_the_warm_start_setting(warm, names):
 def test_scoring_record_round_trips(tmp_path):
     Scoring("halving", 19683, 62994, 12.5).save(tmp_path / "scoring.json")
     assert Scoring.load(tmp_path / "scoring.json") == Scoring("halving", 19683, 62994, 12.5)
+
+
+def test_layer_examples_round_trip_and_name_the_class_each_map_peaks_on(tmp_path):
+    profiles = np.array([[0.1, 0.5, 0.2], [0.9, 0.0, 0.3]], np.float32)
+    top = np.array([[4, 2], [0, 1]])
+    written = LayerExamples("block1", np.array([0, 3, 7]), profiles, np.array([1, 0]), top,
+                            np.ones((2, 2), np.float32), top % 3, np.zeros((2, 2, 32, 32, 3), np.float32))  # fmt: skip
+    written.save(tmp_path / "examples.npz")
+    read = LayerExamples.load(tmp_path / "examples.npz")
+    assert read.layer == "block1"
+    for key in ("classes", "profiles", "order", "top_indices", "top_activations", "top_labels", "top_images"):
+        np.testing.assert_array_equal(getattr(read, key), getattr(written, key))
+    assert (read.profile_class(0), read.profile_class(1)) == (3, 0), "classes by label, not by column"

@@ -25,7 +25,7 @@ def edited(path, value):
 
 def test_default_config_loads_into_typed_sections():
     loaded = settings.load(DEFAULT)
-    assert loaded.map_indices == list(range(128)) and loaded.maps.layer == "conv3"
+    assert loaded.map_indices("conv3") == list(range(128)) and loaded.maps.layers == ("conv3",)
     assert loaded.precursor.count == 3**9 and loaded.precursor.levels == (0.2, 0.5, 0.8)
     assert (loaded.oip.steps, loaded.oip.random_starts, loaded.precursor.keep, loaded.precursor.steps) == (
         1200,
@@ -97,10 +97,22 @@ def test_map_beyond_layer_and_non_conv_layer():
     ):
         settings.load(edited("maps.indices", [0, 128, 300]))
     with pytest.raises(
-        settings.ConfigError, match=r"maps.layer: 'dense' is not a conv layer of the CNN; allowed: conv1"
+        settings.ConfigError,
+        match=r"maps.layer: 'dense' is not a Conv2D layer of the blog's CNN; its conv layers are conv1",
     ):
         settings.load(edited("maps.layer", "dense"))
-    assert settings.load(edited("maps.layer", "conv1")).map_indices == list(range(32))
+    assert settings.load(edited("maps.layer", "conv1")).map_indices("conv1") == list(range(32))
+
+
+def test_several_layers_each_with_their_maps():
+    loaded = settings.load(edited("maps.layer", ["conv1", "conv2", "conv3"]))
+    assert [len(loaded.map_indices(layer)) for layer in loaded.maps.layers] == [32, 64, 128]
+    with pytest.raises(settings.ConfigError, match=r"maps.indices: \[40\] beyond layer conv1, which has maps 0..31"):
+        settings.load(
+            edited("maps.layer", ["conv1", "conv3"]) | {"maps": {"layer": ["conv1", "conv3"], "indices": [3, 40]}}
+        )
+    with pytest.raises(settings.ConfigError, match=r"maps.layer: .*(non-unique|should be non-empty|is not valid)"):
+        settings.load(edited("maps.layer", ["conv1", "conv1"]))
 
 
 @pytest.mark.parametrize("grid, levels", [(7, [0.1, 0.3, 0.5, 0.7, 0.9]), (28, [0.2, 0.5, 0.8])])
@@ -149,3 +161,73 @@ def test_conda_environment_pins_match_requirements():
     for requirement in pip:
         name, version = requirement.split("==")
         assert pins[name.lower().replace("_", "-")] == version, requirement
+
+
+def own_model_config(tmp_path, model, layer, source="none", examples=None):
+    """The default config pointed at `model`, saved in `tmp_path`, explaining its `layer`."""
+    import keras
+
+    model.save(tmp_path / "own.keras")
+    config = edited("model.path", str(tmp_path / "own.keras"))
+    config["maps"] = {"layer": layer, "indices": "all"}
+    config["dataset"] = config["dataset"] | {"source": source, "path": examples}
+    keras.backend.clear_session()
+    return config
+
+
+def small_colour_cnn():
+    import keras
+
+    return keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(6, 3, name="block1"),
+                             keras.layers.Flatten(), keras.layers.Dense(3, name="head")])  # fmt: skip
+
+
+def test_an_own_model_brings_its_layers_and_input_size(tmp_path):
+    loaded = settings.load(own_model_config(tmp_path, small_colour_cnn(), "block1"))
+    assert loaded.architecture.input_shape == (32, 32, 3) and loaded.map_indices("block1") == list(range(6))
+    assert not loaded.trains and not loaded.has_examples
+
+
+def test_an_own_models_layer_must_be_a_convolution(tmp_path):
+    with pytest.raises(
+        settings.ConfigError,
+        match=r"maps.layer: 'head' is not a Conv2D layer of the model .*own.keras; its conv layers are block1",
+    ):
+        settings.load(own_model_config(tmp_path, small_colour_cnn(), "head"))
+
+
+def test_an_own_model_must_take_images(tmp_path):
+    import keras
+
+    flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, name="head")])
+    with pytest.raises(
+        settings.ConfigError, match=r"model.path: .*own.keras takes inputs of shape \[784\], not images"
+    ):
+        settings.load(own_model_config(tmp_path, flat, "head"))
+
+
+def test_an_own_model_file_must_exist_and_be_a_keras_file(tmp_path):
+    config = edited("model.path", str(tmp_path / "missing.keras")) | {
+        "dataset": DEFAULT["dataset"] | {"source": "none"}
+    }
+    with pytest.raises(settings.ConfigError, match=r"model.path: no file .*missing.keras"):
+        settings.load(config)
+    (tmp_path / "junk.keras").write_text("junk")
+    with pytest.raises(settings.ConfigError, match=r"junk.keras is not a model saved as .keras by Keras 3"):
+        settings.load(config | {"model": config["model"] | {"path": str(tmp_path / "junk.keras")}})
+
+
+def test_data_sets_fit_the_model_they_go_with(tmp_path):
+    with pytest.raises(settings.ConfigError, match=r"dataset.source: embedded is for training the blog's CNN"):
+        settings.load(own_model_config(tmp_path, small_colour_cnn(), "block1", source="embedded"))
+    with pytest.raises(settings.ConfigError, match=r"dataset.path: .*nothing.npz' is not a file; dataset.source npz"):
+        settings.load(own_model_config(tmp_path, small_colour_cnn(), "block1", "npz", str(tmp_path / "nothing.npz")))
+    with pytest.raises(settings.ConfigError, match=r"dataset.source: none gives no training set for the blog's CNN"):
+        settings.load(edited("dataset.source", "none"))
+
+
+def test_a_grid_finer_than_the_image_is_refused():
+    with pytest.raises(settings.ConfigError, match=r"precursor.grid: 29 squares a side do not fit a 28x28 image"):
+        settings.load(
+            edited("precursor.grid", 29) | {"precursor": DEFAULT["precursor"] | {"grid": 29, "levels": [0.2, 0.8]}}
+        )

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from helpers import MAPS, TINY, edited_config, plan, snakemake
 
-from mnist_oip import selection, storage
-from mnist_oip.results import START_KINDS, MapResult, Scoring, StartResult
+from mnist_oip import data, selection, storage
+from mnist_oip.results import START_KINDS, LayerExamples, MapResult, Scoring, StartResult
 
 PER_MAP_FILES = ("scores.npy", "scoring.json", "seeds.npz", "random.npz", "random.json", "precursor.npz",
                  "precursor.json", "uniqueness.json", "figure.png")  # fmt: skip
@@ -28,9 +28,12 @@ def map_result(workdir, index):
 
 def test_every_output_exists(run):
     results = run / "results"
-    for name in ("gallery.png", "summary.csv", "summary.md", "summary.html", "figures/training.png",
-                 "model/cnn.keras", "data/mnist.npz", "data/provenance.json"):  # fmt: skip
+    for name in ("summary.csv", "summary.md", "summary.html", "figures/training.png", "model/cnn.keras",
+                 "data/mnist.npz", "data/provenance.json", "maps/conv3/gallery.png", "maps/conv3/classes.png",
+                 "maps/conv3/examples.npz", "maps/conv3/summary.json"):  # fmt: skip
         assert (results / name).stat().st_size > 0, name
+    for job in ("find_examples", "summarize_layer"):
+        assert (results / f"logs/{job}/conv3.log").exists() and (results / f"benchmarks/{job}/conv3.tsv").exists()
     for index in MAPS:
         for name in PER_MAP_FILES:
             assert (results / f"maps/conv3/{index}/{name}").stat().st_size > 0
@@ -73,12 +76,41 @@ def test_reported_losses_are_the_saved_models_activations(run):
             assert strategy.oips.shape == (count, 28, 28, 1) and strategy.curves.shape == (20, count)
             activation = keras.ops.convert_to_numpy(body(strategy.oips))[..., index].mean(axis=(1, 2))
             np.testing.assert_allclose(strategy.losses, activation, rtol=1e-4, atol=1e-6)
+            probabilities = keras.ops.convert_to_numpy(cnn(strategy.oips))
+            np.testing.assert_array_equal(strategy.classes, probabilities.argmax(axis=1))
+            np.testing.assert_allclose(strategy.confidences, probabilities.max(axis=1), rtol=1e-5)
             assert float(table[index][f"{name}_best_loss"]) == pytest.approx(strategy.best_loss, rel=1e-6)
         warm = result.strategies["random_warm"]
         assert warm.warm_curves.shape == (10, 3) and np.array_equal(warm.starts, result.strategies["random"].starts)
     summary = (run / "results/summary.md").read_text()
     assert "maps had no OIP from random starts; the precursor recovered" in summary
     assert "precursor scoring: exhaustive" in summary
+    assert "The CNN reads the best OIP of" in summary
+
+
+def test_dataset_examples_are_the_test_digits_that_drive_each_map_most(run):
+    found = LayerExamples.load(run / "results/maps/conv3/examples.npz")
+    split = storage.load_npz(run / "results/data/mnist.npz")
+    info = json.loads((run / "results/data/provenance.json").read_text())
+    cnn = keras.saving.load_model(run / "results/model/cnn.keras", safe_mode=True)
+    images = data.standardize(split["x_test"], info["mean"], info["std"])
+    layer = keras.Model(cnn.input, cnn.get_layer("conv3").output)
+    activations = np.concatenate(
+        [keras.ops.convert_to_numpy(layer(images[i : i + 500])) for i in range(0, len(images), 500)]
+    ).mean(axis=(1, 2))
+    assert found.top_indices.shape == (128, 9) and found.profiles.shape == (128, 10)
+    for index in MAPS:
+        np.testing.assert_array_equal(found.top_indices[index], np.argsort(-activations[:, index], kind="stable")[:9])
+        np.testing.assert_array_equal(found.top_labels[index], split["y_test"][found.top_indices[index]])
+        np.testing.assert_allclose(
+            found.top_activations[index], activations[found.top_indices[index], index], rtol=1e-4
+        )
+        profile = [activations[split["y_test"] == digit, index].mean() for digit in range(10)]
+        np.testing.assert_allclose(found.profiles[index], profile, rtol=1e-4)
+    with open(run / "results/summary.csv") as f:
+        for row in csv.DictReader(f):
+            assert int(row["profile_class"]) == found.profile_class(int(row["map"]))
+            assert row["class_agrees"] == str(row["found"] == "True" and row["profile_class"] == row["oip_class"])
 
 
 def test_strategy_compute_is_counted(run):
@@ -115,13 +147,14 @@ def test_a_deleted_per_map_product_is_made_again(run, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)  # with its .snakemake records and the files' times
     (copy / "results/maps/conv3/3/precursor.npz").unlink()
-    assert plan(copy) == {"optimize_oips": 1, "compare_oips": 1, "plot_map": 1, "summarize": 1, "all": 1}
+    assert plan(copy) == {"optimize_oips": 1, "compare_oips": 1, "plot_map": 1} | SUMMARIES
 
 
 N = len(MAPS)
-AFTER_SELECTION = {"optimize_oips": N, "compare_oips": N, "plot_map": N, "summarize": 1, "all": 1}
+SUMMARIES = {"summarize_layer": 1, "summarize": 1, "all": 1}
+AFTER_SELECTION = {"optimize_oips": N, "compare_oips": N, "plot_map": N} | SUMMARIES
 AFTER_SCORING = {"score_precursor": N, "select_seeds": N} | AFTER_SELECTION
-AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1} | AFTER_SCORING | {"optimize_oips": 2 * N}
+AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1, "find_examples": 1} | AFTER_SCORING | {"optimize_oips": 2 * N}
 
 
 @pytest.mark.parametrize(
@@ -134,14 +167,26 @@ AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1} | AFTER_SCORING | {"optimi
         ({"precursor": {"precision": "bfloat16"}}, AFTER_SCORING),
         ({"oip": {"steps": 30}}, AFTER_SELECTION | {"optimize_oips": 2 * N}),
         ({"oip": {"random_starts": 2}}, AFTER_SELECTION),  # the random starts only
-        ({"figures": {"contrast": True}}, {"plot_map": N, "summarize": 1, "all": 1}),
-        ({"uniqueness": {"threshold": 0.8}}, {"compare_oips": N, "plot_map": N, "summarize": 1, "all": 1}),
+        ({"figures": {"contrast": True}}, {"plot_map": N} | SUMMARIES),
+        ({"uniqueness": {"threshold": 0.8}}, {"compare_oips": N, "plot_map": N} | SUMMARIES),
+        ({"examples": {"top": 4}}, {"find_examples": 1, "plot_map": N} | SUMMARIES),
         ({"training": {"epochs": 2}}, AFTER_TRAINING),
         ({"dataset": {"seed": 7}}, AFTER_TRAINING | {"prepare_dataset": 1}),
     ],
 )
 def test_editing_the_config_reruns_only_what_depends_on_it(run, edit, expected):
     assert plan(run, configs=(edited_config(run, edit),)) == expected
+
+
+def test_adding_a_layer_reruns_nothing_of_the_others(run):
+    config = edited_config(run, {"maps": {"layer": ["conv2", "conv3"], "indices": MAPS}})
+    new_layer = (
+        {"find_examples": 1, "score_precursor": N, "select_seeds": N} | AFTER_SELECTION | {"optimize_oips": 2 * N}
+    )
+    assert plan(run, configs=(config,)) == new_layer
+    dry = snakemake(run, "--dry-run", configs=(config,))
+    jobs = [line for line in dry.stdout.splitlines() if line.strip().startswith("wildcards:")]
+    assert jobs and all("layer=conv2" in line for line in jobs), "no job of conv3 runs again"
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -187,3 +232,52 @@ def test_the_branches_the_experiments_take_run_end_to_end(tmp_path, edit, strate
         assert scoring.strategy == "halving" and scoring.image_steps == 16 * 1 + 8 * (3 - 1)
         scores = np.load(tmp_path / f"results/maps/conv3/{MAPS[0]}/scores.npy")
         assert np.isfinite(scores).sum() == 8 and "precursor scoring: halving" in summary
+
+
+def own_colour_model(folder):
+    """A small CNN on 32x32 colour images with three classes, and held-out images for it, saved in `folder`."""
+    keras.utils.set_random_seed(0)
+    cnn = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(6, 3, activation="relu", name="block1"),
+                            keras.layers.MaxPooling2D(2), keras.layers.Conv2D(8, 3, activation="relu", name="block2"),
+                            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, name="dense")])  # fmt: skip
+    cnn.save(folder / "own.keras")
+    rng = np.random.default_rng(0)
+    np.savez(folder / "held_out.npz", x=rng.normal(size=(30, 32, 32, 3)).astype("float32"), y=rng.integers(0, 3, 30))
+
+
+@pytest.mark.parametrize("source", ["npz", "none"])
+def test_an_own_colour_model_end_to_end(tmp_path, source):
+    own_colour_model(tmp_path)
+    dataset = {"source": source, "path": "held_out.npz" if source == "npz" else None}
+    config = edited_config(tmp_path, {"model": {"path": "own.keras"}, "dataset": dataset, "maps": {"layer": ["block1", "block2"], "indices": [0, 5]}, "oip": {"scales": [32, 8]}})  # fmt: skip
+    done = snakemake(tmp_path, configs=(config,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = tmp_path / "results"
+    assert not (results / "model").exists() and not (results / "data").exists(), "nothing trained"
+    for layer in ("block1", "block2"):
+        for index in (0, 5):
+            result = MapResult.load([results / f"maps/{layer}/{index}/{start}.npz" for start in START_KINDS])
+            for strategy in result.strategies.values():
+                assert strategy.starts.shape[1:] == strategy.oips.shape[1:] == (32, 32, 3)
+                assert set(strategy.classes.tolist()) <= {0, 1, 2} and (strategy.confidences <= 1).all()
+            precursor = result.strategies["precursor"].starts
+            np.testing.assert_array_equal(precursor[..., 0], precursor[..., 2])  # grey patterns in every channel
+        assert (results / f"maps/{layer}/examples.npz").exists() == (source == "npz")
+        assert (results / f"maps/{layer}/classes.png").exists() == (source == "npz")
+    summary = (results / "summary.md").read_text()
+    assert "2 maps of block1; 2 maps of block2 of a given model" in summary
+    assert ("The CNN reads the best OIP of" in summary) == (source == "npz")
+    if source == "npz":
+        found = LayerExamples.load(results / "maps/block2/examples.npz")
+        assert found.top_images.shape == (8, 9, 32, 32, 3) and list(found.classes) == [0, 1, 2]
+
+
+def test_an_own_model_whose_layer_is_not_a_convolution_stops_before_any_job(tmp_path):
+    own_colour_model(tmp_path)
+    config = edited_config(tmp_path, {"model": {"path": "own.keras"}, "dataset": {"source": "none"}, "maps": {"layer": "dense", "indices": "all"}})  # fmt: skip
+    done = snakemake(tmp_path, configs=(config,))
+    assert done.returncode != 0 and not (tmp_path / "results").exists()
+    assert (
+        "maps.layer: 'dense' is not a Conv2D layer of the model own.keras; its conv layers are block1, block2"
+        in done.stderr
+    )

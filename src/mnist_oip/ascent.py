@@ -21,6 +21,7 @@ class LayerAscent:
 
     def __init__(self, cnn, layer_name, step_size, precision="float32"):
         self.layer = layer_name
+        self.input_shape = tuple(cnn.input_shape[1:])
         self.target = model.conv_layer(cnn, layer_name)
         body = model.layer_body(cnn, layer_name, precision)
 
@@ -46,6 +47,7 @@ class MapAscent:
     def __init__(self, layer_ascent, map_index, pre_activation=False):
         self.kernel, self.bias = model.map_filter(layer_ascent.target, map_index)
         self.pre_activation = pre_activation
+        self.input_shape = layer_ascent.input_shape
         self.label = f"map {map_index} of {layer_ascent.layer}" + (" (pre-activation)" if pre_activation else "")
         self._layer = layer_ascent
 

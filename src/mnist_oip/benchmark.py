@@ -214,7 +214,7 @@ def main(argv=None):
         return
 
     config = settings.load(settings.read_config(args.config))
-    layer, batch_size, step_size = config.maps.layer, config.ascent.batch_size, config.ascent.step_size
+    layer, batch_size, step_size = config.maps.layers[0], config.ascent.batch_size, config.ascent.step_size
     scoring = dataclasses.replace(config.precursor, strategy="exhaustive")
     grid, levels, steps, count = scoring.grid, scoring.levels, scoring.steps, scoring.count
     cnn = model.load_model(args.model)

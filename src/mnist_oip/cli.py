@@ -71,12 +71,13 @@ def parser():
         prog="mnist-oip", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     main.add_argument("--config", help="YAML merged over the default config.yaml (default: that alone)")
+    main.add_argument("--layer", help="the conv layer of the maps (default: the config's maps.layer, if one)")
     main.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     commands = main.add_subparsers(dest="command", required=True)
 
     score = commands.add_parser("score", help="score every precursor pattern for one map")
     score.add_argument("--model", required=True, help="a trained .keras model")
-    score.add_argument("--map", type=int, required=True, help="map index in the config's maps.layer")
+    score.add_argument("--map", type=int, required=True, help="map index in the layer")
     score.add_argument("--out", required=True, help="scores file to write (.npy); scoring.json goes beside it")
 
     select = commands.add_parser("select", help="pick the best patterns of a scores file as seeds")
@@ -85,7 +86,7 @@ def parser():
 
     optimize = commands.add_parser("optimize", help="full ascent from random starts and seeds for one map")
     optimize.add_argument("--model", required=True, help="a trained .keras model")
-    optimize.add_argument("--map", type=int, required=True, help="map index in the config's maps.layer")
+    optimize.add_argument("--map", type=int, required=True, help="map index in the layer")
     optimize.add_argument("--seeds", required=True, help="a seeds file from `select`; scoring.json beside it")
     optimize.add_argument("--out", required=True, help="folder for random.npz/.json and precursor.npz/.json")
 
@@ -104,7 +105,9 @@ def run(args):
         print(json.dumps({k: v for k, v in report.items() if k != "per_map"}, indent=2))
         return
     config = settings.load(settings.read_config(args.config))
-    layer = config.maps.layer
+    layer = args.layer or config.maps.layers[0]
+    if args.layer is None and len(config.maps.layers) > 1:
+        raise settings.ConfigError(f"maps.layer lists {', '.join(config.maps.layers)}: choose one with --layer")
     if args.command == "score":
         jobs.score_precursor(
             cnn=args.model,

@@ -189,3 +189,34 @@ def describe(source, x_train, y_train, x_test, y_test):
 def standardize(images, mean, std):
     """uint8 images (N, 28, 28) to float32 (N, 28, 28, 1), standardized like the training set."""
     return ((images.astype(np.float32) / 255.0 - mean) / std)[..., None]
+
+
+def load_examples(path, input_shape):
+    """Held-out images and labels for a model the workflow did not train: an .npz with `x` (N, height,
+    width, channels), passed to the model as they are, and `y` (N,) integer class labels."""
+    from .storage import StorageError, load_npz
+
+    try:
+        arrays = load_npz(path, required=("x", "y"))
+    except StorageError as err:
+        raise DatasetError(f"dataset.path: {err}; it should hold x (images as the model takes them) and y") from err
+    x, y = arrays["x"], arrays["y"]
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(input_shape):
+        raise DatasetError(
+            f"{path}: x has shape {x.shape}; the model takes images of shape (N, {', '.join(map(str, input_shape))})"
+        )
+    if x.dtype.kind not in "iuf" or (x.dtype.kind == "f" and not np.isfinite(x).all()):
+        raise DatasetError(f"{path}: x must be finite numbers (dtype {x.dtype})")
+    if y.ndim != 1 or len(y) != len(x):
+        raise DatasetError(f"{path}: y has shape {y.shape}; expected one label per image ({len(x)},)")
+    if not len(y):
+        raise DatasetError(f"{path}: no images")
+    if y.dtype.kind not in "iu" and not (
+        y.dtype.kind == "f" and np.isfinite(y).all() and np.array_equal(y, np.round(y))
+    ):
+        raise DatasetError(f"{path}: labels must be whole numbers (dtype {y.dtype})")
+    if y.min() < 0:
+        raise DatasetError(
+            f"{path}: negative labels (found {y.min():g}); labels are class indices of the model's output"
+        )
+    return x.astype(np.float32), y.astype(np.int64)

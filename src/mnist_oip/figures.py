@@ -1,4 +1,5 @@
-"""Figures and tables: one map's seeds and OIPs, the gallery of all maps, training curves, the summary."""
+"""Figures and tables: one map's seeds, OIPs and dataset examples, a layer's gallery and class profiles,
+training curves, the summary. Grey images are shown in grey, colour images (3 channels) in colour."""
 
 import csv
 import html
@@ -11,8 +12,10 @@ from .storage import atomic_path, save_text
 
 
 def display(image, contrast=False):
-    """An image scaled to [0, 1] for showing; `contrast` clips the 2 % tails first."""
-    image = np.asarray(image, np.float64).squeeze()
+    """An image (height, width, channels) scaled to [0, 1] for showing, as (height, width) where grey;
+    `contrast` clips the 2 % tails first."""
+    image = np.asarray(image, np.float64)
+    image = image[..., 0] if image.shape[-1] == 1 else image
     low, high = np.percentile(image, [2, 98]) if contrast else (image.min(), image.max())
     return np.clip((image - low) / (high - low), 0, 1) if high > low else np.zeros_like(image)
 
@@ -26,49 +29,89 @@ def _save(fig, path):
 def mosaic(images, contrast=False, gap=2):
     """Images side by side, each scaled on its own, `gap` px of white between them."""
     shown = [display(image, contrast) for image in images]
-    height = shown[0].shape[0]
-    spacer = np.ones((height, gap))
+    spacer = np.ones((shown[0].shape[0], gap, *shown[0].shape[2:]))
     return np.hstack([part for image in shown for part in (image, spacer)][:-1])
 
 
-def map_figure(result, groups, path, contrast=False):
+def map_figure(result, groups, path, contrast=False, examples=None):
     """For each strategy of a `MapResult`, a row of start images above a row of their OIPs, the OIPs
-    labelled with their losses and, for loss > 0, the letter of their pattern group (same letter: same
-    pattern up to a shift). One image per row keeps the figure quick to draw."""
+    labelled with their losses, for loss > 0 the letter of their pattern group (same letter: same pattern
+    up to a shift), and the class the CNN reads in them with its probability. With the layer's
+    `LayerExamples`, a first row of the held-out images that activate the map most, with their labels and
+    activations. One image per row keeps the figure quick to draw."""
     runs = list(result.strategies.values())
-    columns = max(len(s.oips) for s in runs)
-    fig = Figure(figsize=(1.3 * columns, 2.9 * len(runs)))
-    axes = fig.subplots(2 * len(runs), 1, squeeze=False, gridspec_kw={"hspace": 0.3})[:, 0]
-    size = runs[0].oips.shape[1] + 2
-    for r, run in enumerate(runs):
-        for ax, images in ((axes[2 * r], run.starts), (axes[2 * r + 1], run.oips)):
-            ax.imshow(mosaic(images, contrast), cmap="gray", vmin=0, vmax=1)
-            ax.set_xlim(-0.5, columns * size - 2.5)
-            ax.axis("off")
-        for c, loss in enumerate(run.losses):
+    rows = []
+    if examples is not None:
+        top = examples.top_images[result.map]
+        labels = [
+            f"{c}: {a:.3g}" for c, a in zip(examples.top_labels[result.map], examples.top_activations[result.map])
+        ]
+        rows.append(("held-out images that activate the map most (label: activation)", top, labels))
+    for run in runs:
+        rows.append((f"{run.name.replace('_', ' + ')} starts", run.starts, None))
+        labels = []
+        for c, (loss, read, p) in enumerate(zip(run.losses, run.classes, run.confidences)):
             group = groups.get((run.name, c))
             letter = "" if group is None else f" {chr(ord('A') + group % 26)}"
-            axes[2 * r + 1].text(
-                c * size + size / 2 - 1, size, f"{loss:.3g}{letter}", fontsize=7, ha="center", va="top"
-            )
-        axes[2 * r].set_title(f"{run.name.replace('_', ' + ')} starts", fontsize=8, loc="left")
+            labels.append(f"{loss:.3g}{letter}\n→{read} {p:.2f}")
+        rows.append((None, run.oips, labels))
+    columns = max(len(images) for _, images, _ in rows)
+    fig = Figure(figsize=(1.3 * columns, 1.6 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+    size = runs[0].oips.shape[1] + 2
+    for ax, (title, images, labels) in zip(axes, rows):
+        ax.imshow(mosaic(images, contrast), cmap="gray", vmin=0, vmax=1)
+        ax.set_xlim(-0.5, columns * size - 2.5)
+        ax.axis("off")
+        if title:
+            ax.set_title(title, fontsize=8, loc="left")
+        for c, label in enumerate(labels or []):
+            ax.text(c * size + size / 2 - 1, size, label, fontsize=7, ha="center", va="top")
     fig.suptitle(
-        f"map {result.map} of {result.layer}: start images and their OIPs (loss = mean activation)", fontsize=9
+        f"map {result.map} of {result.layer}: start images and their OIPs (loss = mean activation; "
+        "→ the class the CNN reads, its probability)",
+        fontsize=9,
     )
     _save(fig, path)
 
 
-def gallery(best, path, contrast=False, columns=16):
-    """Every map's best OIP; `best` is a list of (map index, image, loss, found)."""
+def gallery(layer, best, path, contrast=False, columns=16):
+    """Every map's best OIP (a list of `summary.BestOip`), with its loss and the class the CNN reads."""
     rows = int(np.ceil(len(best) / columns))
-    fig = Figure(figsize=(columns * 0.9, rows * 1.05))
+    fig = Figure(figsize=(columns * 0.9, rows * 1.15))
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (index, image, loss, found) in zip(axes.flat, best):
-        ax.imshow(display(image, contrast) if found else np.zeros((28, 28)), cmap="gray", vmin=0, vmax=1)
-        ax.set_title(f"{index}: {loss:.2g}" if found else f"{index}: none", fontsize=6)
-    fig.suptitle("best OIP of every map", fontsize=10)
+    for ax, oip in zip(axes.flat, best):
+        shown = display(oip.image, contrast)
+        ax.imshow(shown if oip.found else np.zeros_like(shown), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"{oip.map}: {oip.loss:.2g} →{oip.read_as}" if oip.found else f"{oip.map}: none", fontsize=6)
+    fig.suptitle(f"best OIP of every map of {layer} (map: loss → class the CNN reads)", fontsize=10)
+    _save(fig, path)
+
+
+def class_profiles(examples, read_as, path):
+    """A layer's maps (columns, similar profiles side by side) by class (rows): each map's mean activation
+    per class of held-out images, scaled to the map's largest; a dot marks the class the CNN reads in the
+    map's best OIP (`read_as`: map -> class, maps with an OIP)."""
+    profiles = examples.profiles[examples.order]
+    peak = profiles.max(axis=1, keepdims=True)
+    scaled = np.divide(profiles, peak, out=np.zeros_like(profiles), where=peak > 0)
+    count = len(examples.order)
+    fig = Figure(figsize=(max(6, 0.11 * count + 2), 0.3 * len(examples.classes) + 1.6))
+    ax = fig.subplots()
+    shown = ax.imshow(scaled.T, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+    row_of = {int(c): r for r, c in enumerate(examples.classes)}
+    dots = [(x, row_of[read_as[int(m)]]) for x, m in enumerate(examples.order) if read_as.get(int(m)) in row_of]
+    if dots:
+        ax.scatter(*zip(*dots), s=9, c="red", marker="o", label="class read in the best OIP")
+        ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
+    ax.set_yticks(range(len(examples.classes)), [str(c) for c in examples.classes], fontsize=7)
+    ax.set_xticks(range(count), [str(m) for m in examples.order], fontsize=4, rotation=90)
+    ax.set_xlabel("map (similar class profiles side by side)", fontsize=8)
+    ax.set_ylabel("class", fontsize=8)
+    fig.colorbar(shown, ax=ax, fraction=0.02, pad=0.01).set_label("mean activation / map's largest", fontsize=7)
+    ax.set_title(f"{examples.layer}: class profiles of its maps on held-out images", fontsize=9, loc="left")
     _save(fig, path)
 
 

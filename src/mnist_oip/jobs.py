@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, data, faults, storage
-from .results import MapResult, Scoring, StartResult, StrategyResult, strategy_names
-from .settings import CONV_LAYERS
+from .results import LayerExamples, MapResult, Scoring, StartResult, StrategyResult, strategy_names
 
 log = storage.LOGGER.info
 _cache_lock = threading.Lock()
@@ -61,23 +60,60 @@ def train_cnn(*, arrays, info, model, training, out_cnn, out_history, cores=1):
     storage.save_json(out_history, {"history": history, "test_accuracy": accuracy})
 
 
-def layer_ascent(cnn_path, layer, step_size, precision="float32"):
-    """The compiled ascent of a layer of a saved model, built once per process and shared by its jobs."""
-    from . import ascent, model
+def loaded_model(cnn_path):
+    """A saved model, loaded and checked once per process (again when its file changes)."""
+    with _cache_lock:
+        return _loaded_model(cnn_path)[1]
+
+
+def _loaded_model(cnn_path):
+    from . import model
 
     path = str(Path(cnn_path).resolve())
     mtime = os.stat(path).st_mtime_ns
-    key = (path, mtime, layer, float(step_size), precision)
+    if _models.get(path, (None,))[0] != mtime:  # a new model file: forget the old one's ascents
+        cnn = model.load_model(path)
+        model.check_image_model(cnn, cnn_path)
+        _models[path] = (mtime, cnn)
+        for old in [k for k in _ascents if k[0] == path]:
+            del _ascents[old]
+    return path, _models[path][1]
+
+
+def layer_ascent(cnn_path, layer, step_size, precision="float32"):
+    """The compiled ascent of a layer of a saved model, built once per process and shared by its jobs."""
+    from . import ascent
+
     with _cache_lock:
+        path, cnn = _loaded_model(cnn_path)
+        key = (path, os.stat(path).st_mtime_ns, layer, float(step_size), precision)
         if key not in _ascents:
-            if _models.get(path, (None,))[0] != mtime:  # a new model file: forget the old one's
-                _models[path] = (mtime, model.load_model(path))
-                for old in [k for k in _ascents if k[0] == path]:
-                    del _ascents[old]
-            cnn = _models[path][1]
-            model.check_architecture(cnn)
             _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision)
         return _ascents[key]
+
+
+def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None, held_out=None, cores=1):
+    """The held-out images that drive each map of `layer` most, and its class profile, from one forward
+    pass: the test split of the prepared data set (`arrays`, `info`), or a user's `held_out` .npz."""
+    from . import examples as dataset_examples
+    from . import model
+
+    backend.configure_threads(cores)
+    network = loaded_model(cnn)
+    if held_out is None:
+        stats = storage.load_json(info)
+        split = storage.load_npz(arrays, required=("x_test", "y_test"))
+        images, labels = data.standardize(split["x_test"], stats["mean"], stats["std"]), split["y_test"]
+    else:
+        images, labels = data.load_examples(held_out, network.input_shape[1:])
+    began = time.perf_counter()
+    activations = model.map_activations(network, layer, images)
+    found = dataset_examples.layer_examples(layer, activations, images, labels, examples.top)
+    found.save(out_examples)
+    log(
+        f"{layer}: {len(labels)} held-out images through {activations.shape[1]} maps in "
+        f"{time.perf_counter() - began:.2f} s; classes {found.classes.tolist()}"
+    )
 
 
 def score_precursor(*, cnn, layer, map_index, precursor, ascent, out_scores, out_scoring, cores=1):
@@ -108,13 +144,13 @@ def select_seeds(*, scores, precursor, out_seeds):
     log("\n".join(f"pattern {i}: loss {values[i]:.4g}" for i in best))
 
 
-def starts_of(start, *, map_index, oip, seeds=None):
+def starts_of(start, *, map_index, oip, shape, seeds=None):
     """The start images of a start kind: random multi-scale starts, or the precursor's seeds upscaled."""
     from . import patterns
 
     if start == "random":
-        return patterns.random_starts(oip.random_starts, oip.scales, [oip.seed, map_index])
-    return patterns.upscale(storage.load_npz(seeds, required=("coarse",))["coarse"])
+        return patterns.random_starts(oip.random_starts, oip.scales, [oip.seed, map_index], shape)
+    return patterns.upscale(storage.load_npz(seeds, required=("coarse",))["coarse"], shape)
 
 
 def optimize_oips(
@@ -125,13 +161,17 @@ def optimize_oips(
     Every image of the job climbs in one batch: the warm-started copies first get `warm_steps` on the map's
     pre-activation, whose gradient does not vanish where the ReLU output is 0 everywhere, then all climb
     `steps` on the map together. Each image's step is normalized on its own, so batching changes no path (up to float round-off).
+    Then the whole CNN reads each OIP: its class and that class's probability.
     """
     import keras
+
+    from . import model
 
     backend.configure_threads(cores)
     layer_climb = layer_ascent(cnn, layer, ascent.step_size)
     post, pre = layer_climb.map(map_index), layer_climb.map(map_index, pre_activation=True)
-    images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, seeds=seeds))
+    shape = layer_climb.input_shape
+    images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds))
     names = strategy_names(start, oip.warm_start)
     scoring_steps = Scoring.load(scoring).image_steps if start == "precursor" else 0
     n = len(images)
@@ -143,6 +183,7 @@ def optimize_oips(
     warm_seconds = time.perf_counter() - began
     oips, curve, losses = post.run(batch, oip.steps)
     shared_seconds = (time.perf_counter() - began - warm_seconds) / len(names)
+    probabilities = model.class_probabilities(loaded_model(cnn), oips)
     strategies = {}
     for k, name in enumerate(names):
         part = slice(k * n, (k + 1) * n)
@@ -154,12 +195,16 @@ def optimize_oips(
             curve[:, part],
             warm_curve if warm else np.zeros((0, n), np.float32),
             losses[part],
+            probabilities[part].argmax(axis=1),
+            probabilities[part].max(axis=1),
             shared_seconds + (warm_seconds if warm else 0.0),
             n * (oip.steps + (oip.warm_steps if warm else 0)) + scoring_steps,
         )
+        done = strategies[name]
         log(
             f"{post.label}: {name} starts, {n} x {oip.steps + (oip.warm_steps if warm else 0)} steps, "
-            f"best loss {strategies[name].best_loss:.4g}"
+            f"best loss {done.best_loss:.4g}, read as class {done.classes[done.best]} "
+            f"({done.confidences[done.best]:.2f})"
         )
     StartResult(layer, map_index, start, oip.steps, strategies).save(out_result, out_summary)
 
@@ -180,11 +225,14 @@ def compare_oips(*, results, uniqueness, out_uniqueness):
     log(f"{len(found)} OIPs with loss > 0 form {distinct} distinct patterns")
 
 
-def plot_map(*, results, groups, figures, out_png):
+def plot_map(*, results, groups, figures, out_png, examples=None):
+    """A map's start images and OIPs per strategy, with the held-out images that drive it most where given."""
     from . import figures as fig
 
     letters = {(o["strategy"], o["index"]): o["group"] for o in storage.load_json(groups)["oips"]}
-    fig.map_figure(MapResult.load(results), letters, out_png, figures.contrast)
+    result = MapResult.load(results)
+    found = None if examples is None else LayerExamples.load(examples)
+    fig.map_figure(result, letters, out_png, figures.contrast, found)
 
 
 def plot_training(*, history, out_png):
@@ -193,25 +241,11 @@ def plot_training(*, history, out_png):
     fig.training_curves(storage.load_json(history)["history"], out_png)
 
 
-def summarize(
-    *,
-    results,
-    groups,
-    scorings,
-    history,
-    provenance,
-    figures,
-    out_gallery,
-    out_csv,
-    out_markdown,
-    out_html,
-    out_report_page,
+def summarize_layer(
+    *, layer, results, groups, scorings, figures, out_gallery, out_summary, examples=None, out_classes=None
 ):
-    """The gallery of best OIPs, the per-map table with the blog's count line, and the strategy comparison.
-
-    `results`: every map's start kinds' result files, map by map; `groups` (its OIPs up to translation) and
-    `scorings`: each map's.
-    """
+    """A layer's gallery of best OIPs, its `LayerSummary`, and (with a data set) the heat map of its maps'
+    class profiles. `results`: every map's start kinds' result files, map by map; `groups`: each map's."""
     from . import figures as fig
     from . import summary
 
@@ -220,32 +254,51 @@ def summarize(
         by_map.setdefault(Path(path).parent, []).append(path)
     maps = [MapResult.load(paths) for paths in by_map.values()]
     distinct = {Path(path).parent: storage.load_json(path)["distinct"] for path in groups}
-    done = summary.summarize(maps, [distinct[folder] for folder in by_map])
-    strategy = {Scoring.load(path).strategy for path in scorings}
-    accuracy = storage.load_json(history)["test_accuracy"]
-    log(done.count_line)
-    fig.gallery(done.best, out_gallery, figures.contrast, figures.gallery_columns)
-    layer = maps[0].layer
-    about = (
-        f"{len(maps)} maps of {layer} (of the CNN's {', '.join(CONV_LAYERS)}), CNN test accuracy {accuracy:.3f}; "
-        f"precursor scoring: {', '.join(sorted(strategy))}."
-    )
-    blocks = [
-        ("text", done.count_line),
-        ("text", about),
-        ("heading", "Strategies"),
-        ("table", done.comparison),
-        ("text", f"Maps that no strategy activates: {', '.join(map(str, done.unreached)) or 'none'}."),
-        ("heading", "Maps"),
-        ("table", done.rows),
-    ]
-    fig.write_summary("OIP summary", blocks, done.rows, out_csv, out_markdown, out_html)
-    data_info = storage.load_json(provenance)
+    found = None if examples is None else LayerExamples.load(examples)
+    scoring = ", ".join(sorted({Scoring.load(path).strategy for path in scorings}))
+    done, best = summary.summarize(layer, maps, [distinct[folder] for folder in by_map], scoring, found)
+    fig.gallery(layer, best, out_gallery, figures.contrast, figures.gallery_columns)
+    if found is not None:
+        fig.class_profiles(found, {oip.map: oip.read_as for oip in best if oip.found}, out_classes)
+    done.save(out_summary)
+    log("\n".join(filter(None, [done.count_line, done.class_line])))
+
+
+def summarize(*, layers, out_csv, out_markdown, out_html, out_report_page, history=None, provenance=None):
+    """The run's summary over its layers' summaries: per layer the blog's count line, the class agreement,
+    the strategies compared and the per-map table; every map's row in one CSV; the report's front page."""
+    from . import figures as fig
+    from .summary import LayerSummary
+
+    summaries = [LayerSummary.load(path) for path in layers]
+    accuracy = storage.load_json(history)["test_accuracy"] if history else None
+    blocks, rows = [], []
+    for done in summaries:
+        blocks += [
+            ("heading", f"Layer {done.layer}"),
+            ("text", done.count_line),
+            *([("text", done.class_line)] if done.class_line else []),
+            ("table", done.comparison),
+            ("text", f"Maps that no strategy activates: {', '.join(map(str, done.unreached)) or 'none'}."),
+            ("table", done.rows),
+        ]
+        rows += [{"layer": done.layer} | row for row in done.rows]
+    if accuracy is None:
+        network = "a given model (not trained by this run)"
+    else:
+        info = storage.load_json(provenance)
+        network = (
+            f"the blog's CNN, trained on {info['train_count']} MNIST digits ({info['source']} data set) and "
+            f"tested on {info['test_count']} (accuracy {accuracy:.3f})"
+        )
+    subject = f"{'; '.join(f'{len(done.rows)} maps of {done.layer}' for done in summaries)} of {network}"
+    scoring = ", ".join(sorted({done.scoring for done in summaries}))
+    about = f"OIPs of {subject}; precursor scoring: {scoring}."
+    fig.write_summary("OIP summary", [("text", about), *blocks], rows, out_csv, out_markdown, out_html)
     did = (
-        f"The workflow trained the blog's CNN on {data_info['train_count']} MNIST digits ({data_info['source']} "
-        f"data set) and tested it on {data_info['test_count']} (accuracy {accuracy:.3f}). For {len(maps)} maps of "
-        f"{layer} it searched OIPs, the input images that drive a map most: from random starts, from the best "
-        f"patterns of the precursor run ({', '.join(sorted(strategy))} scoring), each also with a pre-ReLU warm "
-        "start where the config asks for it."
+        f"For {subject}, the workflow searched OIPs, the input images that drive a map most: from random "
+        f"starts and from the best patterns of the precursor run ({scoring} scoring), each also with a pre-ReLU "
+        "warm start where the config asks for it. The whole CNN then read each OIP as a class."
     )
-    storage.save_text(out_report_page, fig.report_page(did, done.count_line))
+    lines = [line for done in summaries for line in (f"{done.layer}: {done.count_line}", done.class_line) if line]
+    storage.save_text(out_report_page, fig.report_page(did, *lines))

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from . import storage
-from .settings import CONV_LAYERS
+from .architecture import BLOG_INPUT, CONV_LAYERS
 
 
 class ModelError(ValueError):
@@ -31,7 +31,7 @@ def build_cnn(filters=(32, 64, 128), dense_units=70, l2=0.001):
     """Conv(32)-pool-Conv(64)-pool-Conv(128)-dense(70)-softmax(10), L2 on every kernel."""
     reg = keras.regularizers.L2(l2) if l2 else None
     conv = {"kernel_size": 3, "activation": "relu", "kernel_regularizer": reg}
-    inputs = keras.Input((28, 28, 1), name="image")
+    inputs = keras.Input(BLOG_INPUT, name="image")
     x = keras.layers.Conv2D(filters[0], name=CONV_LAYERS[0], **conv)(inputs)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
     x = keras.layers.Conv2D(filters[1], name=CONV_LAYERS[1], **conv)(x)
@@ -121,7 +121,8 @@ def layer_body(model, layer_name, precision="float32"):
     With `precision` bfloat16 these layers compute in bfloat16 (weights and the image stay float32).
     """
     target = conv_layer(model, layer_name)
-    chain = model.layers[1 : model.layers.index(target)]
+    before = model.layers[: model.layers.index(target)]  # a Sequential model lists no InputLayer
+    chain = [layer for layer in before if not isinstance(layer, keras.layers.InputLayer)]
     inputs = keras.Input(model.input_shape[1:])
     x = inputs
     used = _used_input_extent(chain + [target], target.output.shape[1:3])
@@ -182,7 +183,41 @@ def _used_input_extent(layers, output_size):
     return tuple(size)
 
 
-def check_architecture(model):
-    """Refuse a model that does not take 28x28x1 images."""
-    if tuple(model.input_shape[1:]) != (28, 28, 1):
-        raise ModelError(f"the model takes inputs of shape {model.input_shape[1:]}, expected (28, 28, 1) MNIST images")
+def check_image_model(model, path):
+    """Refuse a model whose input is not an image (height, width, channels) or that has no conv layer."""
+    shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    if shape is None or len(shape) != 3 or None in shape:
+        raise ModelError(
+            f"{path}: the model takes inputs of shape {model.input_shape}, not images (height, width, channels)"
+        )
+    if not conv_layers(model):
+        raise ModelError(f"{path}: the model has no Conv2D layer")
+
+
+def class_probabilities(model, images, batch_size=256):
+    """The model's class probabilities for `images`: its outputs, through a softmax unless its last layer
+    already ends in one."""
+    outputs = np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(images[i : i + batch_size], training=False))
+            for i in range(0, len(images), batch_size)
+        ]
+    )
+    last = model.layers[-1]
+    if isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) is keras.activations.softmax:
+        return outputs
+    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def map_activations(model, layer_name, images, batch_size=256):
+    """Each image's mean activation of every map of the conv layer `layer_name`: (images, maps)."""
+    target = conv_layer(model, layer_name)
+    body = layer_body(model, layer_name)
+    means = [
+        keras.ops.convert_to_numpy(
+            keras.ops.mean(target(body(images[i : i + batch_size], training=False)), axis=(1, 2))
+        )
+        for i in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(means).astype(np.float32)

@@ -1,8 +1,12 @@
-"""Start images: the precursor's grid patterns, enumerated by index, and multi-scale random starts."""
+"""Start images: the precursor's grid patterns, enumerated by index, and multi-scale random starts.
+
+Images have the CNN's input shape (height, width, channels), the blog's (28, 28, 1) unless a model says
+otherwise; grey patterns are repeated over colour channels.
+"""
 
 import numpy as np
 
-SIZE = 28
+SHAPE = (28, 28, 1)  # the blog CNN's input
 
 
 def pattern_count(grid, levels):
@@ -22,19 +26,22 @@ def coarse_patterns(indices, grid, levels):
     return np.asarray(levels, np.float32)[digits].reshape(-1, grid, grid)
 
 
-def upscale(coarse, size=SIZE):
-    """(n, g, g) coarse images to (n, size, size, 1) by bicubic interpolation, each standardized on its own.
+def upscale(coarse, shape=SHAPE):
+    """Coarse images, (n, gh, gw) grey or (n, gh, gw, channels), to (n, *shape) by bicubic interpolation,
+    grey repeated over the channels, each image standardized on its own.
 
     Runs on the Keras backend, so on the accelerator where there is one. A flat image becomes all zeros.
     """
     from keras import ops
 
+    coarse = np.asarray(coarse, np.float32)
+    if coarse.ndim == 3:
+        coarse = coarse[..., None]
     images = ops.image.resize(
-        ops.convert_to_tensor(coarse[..., None], "float32"),
-        (size, size),
-        interpolation="bicubic",
-        data_format="channels_last",
+        ops.convert_to_tensor(coarse), shape[:2], interpolation="bicubic", data_format="channels_last"
     )
+    if coarse.shape[-1] != shape[2]:
+        images = ops.repeat(images, shape[2], axis=-1)
     return standardize_each(images)
 
 
@@ -47,11 +54,13 @@ def standardize_each(images):
     return ops.where(std > 1e-6, (images - mean) / ops.maximum(std, 1e-6), 0.0)
 
 
-def random_starts(count, scales, seed):
-    """`count` images of uniform noise on the length scales `scales` (px), summed, upscaled and standardized."""
+def random_starts(count, scales, seed, shape=SHAPE):
+    """`count` images of uniform noise (each channel its own) on the length scales `scales` (px), summed,
+    upscaled and standardized."""
     rng = np.random.default_rng(seed)
     total = 0.0
     for scale in scales:
-        cells = max(1, int(np.ceil(SIZE / scale)))
-        total = total + upscale(rng.uniform(size=(count, cells, cells)).astype(np.float32))
+        cells = [max(1, int(np.ceil(n / scale))) for n in shape[:2]]
+        noise = rng.uniform(size=(count, *cells, shape[2])).astype(np.float32)
+        total = total + upscale(noise, shape)
     return standardize_each(total)

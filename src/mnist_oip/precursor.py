@@ -43,12 +43,12 @@ def _steps_to_go(steps, done):
     return steps - done if steps >= done else steps
 
 
-def survivor_bytes(count, precursor):
+def survivor_bytes(count, precursor, image_shape=patterns.SHAPE):
     """Memory that holds the images of the patterns going on to the next round, at most (twice the largest
     round after the first: the running top keeps up to that many before it prunes)."""
     plan = rounds(count, precursor)
     largest = max((n for n, _ in plan[1:]), default=0)
-    return 2 * largest * patterns.SIZE * patterns.SIZE * 4
+    return 2 * largest * math.prod(image_shape) * 4
 
 
 def score_patterns(ascent, precursor, batch_size, scores_path):
@@ -99,7 +99,8 @@ class _Round:
             last = min(first + self.batch_size, n)
             indices = np.arange(first, last) if alive is None else alive[first:last]
             if starts is None:
-                images = patterns.upscale(patterns.coarse_patterns(indices, self.grid, self.levels))
+                coarse = patterns.coarse_patterns(indices, self.grid, self.levels)
+                images = patterns.upscale(coarse, self.ascent.input_shape)
             else:
                 images = starts[first:last]
             moved, _, self.scores[indices] = self.ascent.run(images, steps)

@@ -3,6 +3,7 @@
 Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), and per start kind a
 `StartResult` (`<start>.npz` with the images, `<start>.json` with the figures): its strategies, each a
 `StrategyResult`. `MapResult` puts a map's start kinds together for the figures and the summary.
+Per layer: `LayerExamples` (`examples.npz`), the held-out images that drive each map and its class profile.
 """
 
 import dataclasses
@@ -15,7 +16,7 @@ from . import storage
 START_KINDS = ("random", "precursor")  # random multi-scale starts (the blog's baseline) | the precursor's seeds
 WARM_SUFFIX = "_warm"
 STRATEGIES = ("random", "precursor", "random_warm", "precursor_warm")  # the summary's order
-ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses")
+ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses", "classes", "confidences")
 
 
 def strategy_names(start, warm_start):
@@ -44,6 +45,7 @@ class Scoring:
 class StrategyResult:
     """Start images, their OIPs and loss curves, and what the ascent cost, for one strategy of one map.
 
+    `classes` and `confidences`: the class the whole CNN reads in each OIP, and its probability.
     `image_steps` counts the ascent steps summed over images, the precursor's scoring included.
     """
 
@@ -53,6 +55,8 @@ class StrategyResult:
     curves: np.ndarray
     warm_curves: np.ndarray
     losses: np.ndarray
+    classes: np.ndarray
+    confidences: np.ndarray
     seconds: float
     image_steps: int
 
@@ -73,6 +77,8 @@ class StrategyResult:
         return {
             "best_loss": self.best_loss,
             "found": self.found,
+            "best_class": int(self.classes[self.best]),
+            "best_confidence": float(self.confidences[self.best]),
             "seconds": self.seconds,
             "image_steps": self.image_steps,
         }
@@ -129,3 +135,33 @@ class MapResult:
     def best(self):
         """The strategy with the highest loss (the first such in the summary's order)."""
         return max(self.strategies.values(), key=lambda s: s.best_loss)
+
+
+@dataclasses.dataclass
+class LayerExamples:
+    """Per map of a layer (rows in map order): the held-out images with the highest activation, highest
+    first, with their indices, activations and labels; its class profile (mean activation per class of
+    `classes`); and `order`, the maps with similar profiles side by side."""
+
+    layer: str
+    classes: np.ndarray
+    profiles: np.ndarray
+    order: np.ndarray
+    top_indices: np.ndarray
+    top_activations: np.ndarray
+    top_labels: np.ndarray
+    top_images: np.ndarray
+
+    def profile_class(self, map_index):
+        """The class on which the map's profile peaks."""
+        return int(self.classes[np.argmax(self.profiles[map_index])])
+
+    def save(self, path):
+        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "layer"}
+        storage.save_npz(path, layer=np.array(self.layer), **arrays)
+
+    @classmethod
+    def load(cls, path):
+        names = [f.name for f in dataclasses.fields(cls)]
+        arrays = storage.load_npz(path, required=names)
+        return cls(**{name: arrays[name] for name in names} | {"layer": str(arrays["layer"])})

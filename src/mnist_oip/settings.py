@@ -5,18 +5,18 @@
 """
 
 import dataclasses
+import functools
 import math
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from . import patterns
+from . import architecture, patterns
 
 RESOURCES = resources.files("mnist_oip") / "resources"
 DEFAULT_CONFIG = RESOURCES / "config.yaml"
 SCHEMA = RESOURCES / "config.schema.yaml"
-CONV_LAYERS = ("conv1", "conv2", "conv3")  # the conv layers of the CNN that `model.build_cnn` makes
 MAX_PATTERNS = 2**32  # 16 GiB of scores at 4 bytes each
 MAX_SURVIVOR_BYTES = 8 * 2**30  # images of the patterns halving takes on to its next round
 
@@ -35,6 +35,7 @@ class Dataset:
 
 @dataclasses.dataclass(frozen=True)
 class Model:
+    path: str | None  # a saved .keras model to explain instead of training the blog's CNN
     filters: tuple[int, ...]
     dense_units: int
     l2: float
@@ -52,8 +53,12 @@ class Training:
 
 @dataclasses.dataclass(frozen=True)
 class Maps:
-    layer: str
+    layer: str | tuple[str, ...]
     indices: str | tuple[int, ...]
+
+    @property
+    def layers(self):
+        return (self.layer,) if isinstance(self.layer, str) else self.layer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +104,11 @@ class Uniqueness:
 
 
 @dataclasses.dataclass(frozen=True)
+class Examples:
+    top: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Figures:
     contrast: bool
     gallery_columns: int
@@ -118,6 +128,7 @@ SECTIONS = {
     "precursor": Precursor,
     "oip": Oip,
     "uniqueness": Uniqueness,
+    "examples": Examples,
     "figures": Figures,
     "compute": Compute,
 }
@@ -133,14 +144,29 @@ class Settings:
     precursor: Precursor
     oip: Oip
     uniqueness: Uniqueness
+    examples: Examples
     figures: Figures
     compute: Compute
 
+    @functools.cached_property
+    def architecture(self):
+        """Input shape and conv layers of the CNN the run explains: the blog's, or the file `model.path`."""
+        return architecture.of(self.model)
+
     @property
-    def map_indices(self):
-        """The map indices of `maps.layer` that the config asks for."""
-        filters = self.model.filters[CONV_LAYERS.index(self.maps.layer)]
-        return list(range(filters)) if self.maps.indices == "all" else list(self.maps.indices)
+    def trains(self):
+        """Whether the run trains the blog's CNN (no `model.path` given)."""
+        return self.model.path is None
+
+    @property
+    def has_examples(self):
+        """Whether a data set is given for the dataset examples (always, where the CNN is trained)."""
+        return self.dataset.source != "none"
+
+    def map_indices(self, layer):
+        """The map indices of the conv layer `layer` that the config asks for."""
+        count = self.architecture.maps_of(layer)
+        return list(range(count)) if self.maps.indices == "all" else list(self.maps.indices)
 
 
 def section(cls, values):
@@ -166,8 +192,9 @@ def load(config, schema_path=SCHEMA):
     """Validate `config` and return its `Settings`; a ConfigError names every problem found."""
     validate(config, schema_path)
     settings = Settings(**{name: section(cls, config[name]) for name, cls in SECTIONS.items()})
+    _check_model_and_data(settings)
     _check_maps(settings)
-    check_precursor(settings.precursor)
+    check_precursor(settings.precursor, settings.architecture.input_shape)
     return settings
 
 
@@ -240,17 +267,42 @@ def _describe(error):
     return f"  {key}: {error.message}"
 
 
+def _check_model_and_data(settings):
+    source = settings.dataset.source
+    if settings.trains and source in ("npz", "none"):
+        raise ConfigError(
+            f"dataset.source: {source} gives no training set for the blog's CNN; use embedded, keras or idx, "
+            "or give model.path to explain a trained model"
+        )
+    if not settings.trains and source not in ("npz", "none"):
+        raise ConfigError(
+            f"dataset.source: {source} is for training the blog's CNN; with model.path, give npz (held-out "
+            "images as the model takes them, and their labels) or none"
+        )
+    if source == "npz" and not (settings.dataset.path and Path(settings.dataset.path).is_file()):
+        raise ConfigError(
+            f"dataset.path: {settings.dataset.path!r} is not a file; dataset.source npz needs the .npz of "
+            "held-out images (x) and labels (y)"
+        )
+
+
 def _check_maps(settings):
-    layer = settings.maps.layer
-    if layer not in CONV_LAYERS:
-        raise ConfigError(f"maps.layer: {layer!r} is not a conv layer of the CNN; allowed: {', '.join(CONV_LAYERS)}")
-    filters = settings.model.filters[CONV_LAYERS.index(layer)]
-    beyond = [i for i in settings.map_indices if i >= filters]
-    if beyond:
-        raise ConfigError(f"maps.indices: {beyond} beyond layer {layer}, which has maps 0..{filters - 1}")
+    try:
+        shape = settings.architecture.input_shape
+        for layer in settings.maps.layers:
+            count = settings.architecture.maps_of(layer)
+            beyond = [i for i in settings.map_indices(layer) if i >= count]
+            if beyond:
+                raise ConfigError(f"maps.indices: {beyond} beyond layer {layer}, which has maps 0..{count - 1}")
+    except architecture.ArchitectureError as err:
+        raise ConfigError(str(err)) from err
+    if settings.precursor.grid > min(shape[:2]):
+        raise ConfigError(
+            f"precursor.grid: {settings.precursor.grid} squares a side do not fit a {shape[0]}x{shape[1]} image"
+        )
 
 
-def check_precursor(precursor):
+def check_precursor(precursor, image_shape=architecture.BLOG_INPUT):
     """Refuse a pattern count that would not fit, with the count and a hint; return the count."""
     from .precursor import rounds, survivor_bytes  # numpy only
 
@@ -261,7 +313,7 @@ def check_precursor(precursor):
             f"precursor: {len(precursor.levels)} levels on a {precursor.grid}x{precursor.grid} grid make about "
             f"10^{exponent:.1f} patterns, more than the {MAX_PATTERNS:,} allowed; use a smaller grid or fewer levels"
         )
-    held = survivor_bytes(count, precursor)
+    held = survivor_bytes(count, precursor, image_shape)
     if held > MAX_SURVIVOR_BYTES:
         raise ConfigError(
             f"precursor: halving would hold {held / 2**30:.1f} GiB of images of the patterns that go on to a "

@@ -90,9 +90,9 @@ def load_json(path):
     return json.loads(Path(path).read_text())
 
 
-def save_json(path, obj):
+def save_json(path, obj, sort_keys=True):
     with atomic_path(path, ".json") as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def save_text(path, text):

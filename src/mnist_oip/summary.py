@@ -1,18 +1,44 @@
-"""The headline analysis over all maps: the blog's count line, each map's best strategy, the strategies
-compared. Plain data in, plain data out; `figures` turns it into tables and the gallery."""
+"""The headline analysis of a layer: the blog's count line, each map's best strategy, the strategies
+compared, and whether the class the CNN reads in a map's best OIP is the class its held-out digits
+activate it most for. Plain data in, plain data out; `figures` turns it into tables and the gallery."""
 
 import dataclasses
 
 import numpy as np
 
+from . import storage
+
 
 @dataclasses.dataclass
-class Summary:
+class LayerSummary:
+    """One layer's summary, as `summarize_layer` writes it (`summary.json`) and the run's summary reads it."""
+
+    layer: str
+    scoring: str  # the precursor's scoring strategy
     count_line: str
-    rows: list  # per map: best loss and found per strategy, the best strategy, distinct OIPs
+    class_line: str  # "" where no data set was given
+    rows: list  # per map: best loss and found per strategy, the best strategy, distinct OIPs, classes
     comparison: list  # per strategy: maps with an OIP, best losses, compute per map
     unreached: list  # maps no strategy activates
-    best: list  # per map: (map, best OIP image, its loss, found)
+
+    def save(self, path):
+        storage.save_json(path, dataclasses.asdict(self), sort_keys=False)  # the tables' column order
+
+    @classmethod
+    def load(cls, path):
+        return cls(**storage.load_json(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class BestOip:
+    """A map's best OIP over every strategy, for the gallery."""
+
+    map: int
+    image: np.ndarray
+    loss: float
+    found: bool
+    read_as: int
+    confidence: float
 
 
 def count_line(rows):
@@ -27,21 +53,40 @@ def count_line(rows):
     )
 
 
-def summarize(maps, distinct):
-    """`maps`: a `MapResult` per map; `distinct`: the number of distinct OIPs of each."""
+def class_line(rows):
+    """How often the CNN reads a map's best OIP as the class its profile peaks on (maps with an OIP)."""
+    found = [row for row in rows if row["found"]]
+    agree = sum(row["class_agrees"] for row in found)
+    return (
+        f"The CNN reads the best OIP of {agree} of {len(found)} maps with an OIP as the class whose "
+        "held-out images activate the map most."
+    )
+
+
+def summarize(layer, maps, distinct, scoring, examples=None):
+    """`maps`: a `MapResult` per map of `layer`; `distinct`: the number of distinct OIPs of each; `scoring`:
+    the precursor's scoring strategy; `examples`: the layer's `LayerExamples`, or None. Returns the `LayerSummary` and each map's `BestOip`."""
     rows, best = [], []
     for result, distinct_oips in zip(maps, distinct):
         winner = result.best
-        found = winner.found
-        best.append((result.map, winner.oips[winner.best], winner.best_loss, found))
-        rows.append(
+        i = winner.best
+        oip = BestOip(result.map, winner.oips[i], winner.best_loss, winner.found, int(winner.classes[i]),
+                      float(winner.confidences[i]))  # fmt: skip
+        best.append(oip)
+        row = (
             {"map": result.map}
             | {f"{name}_best_loss": s.best_loss for name, s in result.strategies.items()}
             | {f"{name}_found": s.found for name, s in result.strategies.items()}
-            | {"found": found, "best_strategy": winner.name if found else "", "distinct_oips": distinct_oips}
+            | {"found": oip.found, "best_strategy": winner.name if oip.found else "", "distinct_oips": distinct_oips}
+            | {"oip_class": oip.read_as, "oip_confidence": oip.confidence}
         )
+        if examples is not None:
+            profile = examples.profile_class(result.map)
+            row |= {"profile_class": profile, "class_agrees": oip.found and profile == oip.read_as}
+        rows.append(row)
     unreached = [row["map"] for row in rows if not row["found"]]
-    return Summary(count_line(rows), rows, comparison(maps), unreached, best)
+    classes = class_line(rows) if examples is not None else ""
+    return LayerSummary(layer, scoring, count_line(rows), classes, rows, comparison(maps), unreached), best
 
 
 def comparison(maps):

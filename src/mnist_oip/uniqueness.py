@@ -1,23 +1,25 @@
 """Are a map's OIPs one pattern? Compare them up to translation and group near-duplicates."""
 
 import numpy as np
-from scipy.signal import correlate2d
+from scipy.signal import correlate
 from scipy.sparse.csgraph import connected_components
 
 
 def shifted_similarity(a, b, max_shift):
     """Maximum over shifts of up to `max_shift` px of the normalized cross-correlation of two images.
 
-    Each image is centred and scaled to unit norm, so 1 means identical up to that shift (and contrast).
+    Images are (height, width, channels); each is centred and scaled to unit norm, so 1 means identical up
+    to that shift (and contrast).
     """
-    a, b = (np.asarray(x, np.float64).squeeze() for x in (a, b))
+    a, b = (np.asarray(x, np.float64) for x in (a, b))
     a, b = a - a.mean(), b - b.mean()
     norms = np.linalg.norm(a) * np.linalg.norm(b)
     if norms == 0:
         return 0.0
     # `a` padded by max_shift on each side, correlated with `b` where they overlap fully: one value per
     # shift of up to max_shift px, index (max_shift, max_shift) the zero shift
-    window = correlate2d(np.pad(a, max_shift), b, mode="valid")
+    padded = np.pad(a, ((max_shift, max_shift), (max_shift, max_shift), (0, 0)))
+    window = correlate(padded, b, mode="valid", method="direct")
     return float(window.max() / norms)
 
 

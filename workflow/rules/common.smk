@@ -1,5 +1,6 @@
 import inspect
 import os
+import re
 import sys
 
 from snakemake.utils import min_version
@@ -16,11 +17,14 @@ min_version("9.0")
 
 backend.check_keras_backend()
 SETTINGS = settings.load(config)
-LAYER = SETTINGS.maps.layer
-MAPS = SETTINGS.map_indices
+LAYERS = SETTINGS.maps.layers
+# The CNN the run explains: the blog's, trained by the workflow, or the user's saved model.
+CNN = SETTINGS.model.path or "results/model/cnn.keras"
 print(
     f"precursor: {SETTINGS.precursor.count} patterns per map ({SETTINGS.precursor.strategy}), "
-    f"{len(MAPS)} maps of {LAYER}",
+    + ", ".join(
+        f"{len(SETTINGS.map_indices(layer))} maps of {layer}" for layer in LAYERS
+    ),
     file=sys.stderr,
 )
 # Jobs that run the CNN claim the `gpu` resource where they would run on an accelerator, so that
@@ -32,7 +36,7 @@ GPU = int(
 
 
 wildcard_constraints:
-    layer=r"conv\d+",
+    layer="|".join(map(re.escape, LAYERS)),
     map=r"\d+",
     start="|".join(START_KINDS),
 
@@ -76,6 +80,49 @@ def precursor_inputs(wildcards):
     }
 
 
+def maps_of(layer, patterns):
+    """`patterns` for every map of `layer` the config asks for, map by map."""
+    return [
+        path
+        for m in SETTINGS.map_indices(layer)
+        for path in expand(patterns, layer=layer, map=m)
+    ]
+
+
 def every_map(patterns):
-    """`patterns` for every map the config asks for, map by map."""
-    return [path for m in MAPS for path in expand(patterns, layer=LAYER, map=m)]
+    """`patterns` for every map of every layer the config asks for, layer by layer, map by map."""
+    return [path for layer in LAYERS for path in maps_of(layer, patterns)]
+
+
+def layer_maps(patterns):
+    """An input function: `patterns` for every map of the job's layer."""
+    return lambda wildcards: maps_of(wildcards.layer, patterns)
+
+
+def examples_input(wildcards):
+    """The layer's dataset examples, where a data set is given."""
+    return (
+        {"examples": rules.find_examples.output.examples}
+        if SETTINGS.has_examples
+        else {}
+    )
+
+
+def held_out_input(wildcards):
+    """The held-out images: the prepared data set's test split, or the user's .npz beside their model."""
+    if SETTINGS.trains:
+        return {
+            "arrays": rules.prepare_dataset.output.arrays,
+            "info": rules.prepare_dataset.output.info,
+        }
+    return {"held_out": SETTINGS.dataset.path}
+
+
+def trained_input(wildcards):
+    """The training's record and the data set's provenance, where the workflow trained the CNN."""
+    if not SETTINGS.trains:
+        return {}
+    return {
+        "history": rules.train_cnn.output.history,
+        "provenance": rules.prepare_dataset.output.info,
+    }

@@ -1,5 +1,6 @@
 rule plot_map:
     input:
+        unpack(examples_input),
         results=rules.compare_oips.input.results,
         groups=rules.compare_oips.output.uniqueness,
     output:
@@ -7,6 +8,7 @@ rule plot_map:
             "results/maps/{layer}/{map}/figure.png",
             caption="../report/map.rst",
             category="Maps",
+            subcategory="{layer}",
             labels={"layer": "{layer}", "map": "{map}"},
         ),
     log:
@@ -19,17 +21,54 @@ rule plot_map:
         run_job(jobs.plot_map, input, output, wildcards, log, figures=SETTINGS.figures)
 
 
+# The heat map of class profiles needs a data set to take them from.
+CLASS_PROFILES = {
+    "classes": report(
+        "results/maps/{layer}/classes.png",
+        caption="../report/classes.rst",
+        category="Layers",
+        labels={"layer": "{layer}", "figure": "class profiles"},
+    )
+}
+
+
+rule summarize_layer:
+    input:
+        unpack(examples_input),
+        results=layer_maps(rules.compare_oips.input.results),
+        groups=layer_maps(rules.compare_oips.output.uniqueness),
+        scorings=layer_maps(rules.score_precursor.output.scoring),
+    output:
+        **(CLASS_PROFILES if SETTINGS.has_examples else {}),
+        gallery=report(
+            "results/maps/{layer}/gallery.png",
+            caption="../report/gallery.rst",
+            category="Layers",
+            labels={"layer": "{layer}", "figure": "gallery"},
+        ),
+        summary="results/maps/{layer}/summary.json",
+    log:
+        "results/logs/summarize_layer/{layer}.log",
+    benchmark:
+        "results/benchmarks/summarize_layer/{layer}.tsv"
+    params:
+        figures=params_of("figures"),
+    run:
+        run_job(
+            jobs.summarize_layer,
+            input,
+            output,
+            wildcards,
+            log,
+            figures=SETTINGS.figures,
+        )
+
+
 rule summarize:
     input:
-        results=every_map(rules.compare_oips.input.results),
-        groups=every_map(rules.compare_oips.output.uniqueness),
-        scorings=every_map(rules.score_precursor.output.scoring),
-        history=rules.train_cnn.output.history,
-        provenance=rules.prepare_dataset.output.info,
+        unpack(trained_input),
+        layers=expand(rules.summarize_layer.output.summary, layer=LAYERS),
     output:
-        gallery=report(
-            "results/gallery.png", caption="../report/gallery.rst", category="Overview"
-        ),
         csv="results/summary.csv",
         markdown="results/summary.md",
         html=report(
@@ -42,7 +81,5 @@ rule summarize:
         "results/logs/summarize.log",
     benchmark:
         "results/benchmarks/summarize.tsv"
-    params:
-        figures=params_of("figures"),
     run:
-        run_job(jobs.summarize, input, output, wildcards, log, figures=SETTINGS.figures)
+        run_job(jobs.summarize, input, output, wildcards, log)

@@ -1,7 +1,7 @@
 rule optimize_oips:
     input:
         unpack(precursor_inputs),
-        cnn=rules.train_cnn.output.cnn,
+        cnn=CNN,
     output:
         result="results/maps/{layer}/{map}/{start}.npz",
         summary="results/maps/{layer}/{map}/{start}.json",

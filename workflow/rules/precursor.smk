@@ -1,6 +1,6 @@
 rule score_precursor:
     input:
-        cnn=rules.train_cnn.output.cnn,
+        cnn=CNN,
     output:
         scores="results/maps/{layer}/{map}/scores.npy",
         scoring="results/maps/{layer}/{map}/scoring.json",
