@@ -122,3 +122,43 @@ def test_float_images_in_0_1_are_taken_as_scaled_bytes(tmp_path, small_mnist):
 def test_a_test_fraction_that_empties_a_split_is_named():
     with pytest.raises(data.DatasetError, match=r"test_fraction: 0.001 leaves no test images"):
         data.load("embedded", test_fraction=0.001, seed=0)
+
+
+def save_examples(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def test_examples_for_an_own_model_pass_as_they_are(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 32, 32, 3)).astype(np.float64)
+    images, labels = data.load_examples(
+        save_examples(tmp_path / "e.npz", x=x, y=np.array([0, 1, 2, 0, 1, 2.0])), (32, 32, 3)
+    )
+    np.testing.assert_allclose(images, x, rtol=1e-6)
+    np.testing.assert_array_equal(labels, [0, 1, 2, 0, 1, 2])
+    assert images.dtype == np.float32 and labels.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"x": np.zeros((4, 28, 28, 1))}, r"no array y"),
+        ({"x": np.zeros((4, 28, 28)), "y": np.zeros(4, int)}, r"x has shape \(4, 28, 28\); the model takes images of shape \(N, 32, 32, 3\)"),
+        ({"x": np.zeros((4, 32, 32, 1)), "y": np.zeros(4, int)}, r"x has shape \(4, 32, 32, 1\)"),
+        ({"x": np.full((4, 32, 32, 3), np.nan), "y": np.zeros(4, int)}, r"x must be finite numbers"),
+        ({"x": np.zeros((4, 32, 32, 3)), "y": np.zeros(3, int)}, r"y has shape \(3,\); expected one label per image \(4,\)"),
+        ({"x": np.zeros((0, 32, 32, 3)), "y": np.zeros(0, int)}, r"no images"),
+        ({"x": np.zeros((2, 32, 32, 3)), "y": np.array([0.5, 1.0])}, r"labels must be whole numbers"),
+        ({"x": np.zeros((2, 32, 32, 3)), "y": np.array([-1, 1])}, r"negative labels"),
+    ],
+)  # fmt: skip
+def test_bad_examples_for_an_own_model_are_named(tmp_path, arrays, message):
+    with pytest.raises(data.DatasetError, match=message):
+        data.load_examples(save_examples(tmp_path / "e.npz", **arrays), (32, 32, 3))
+
+
+def test_examples_that_are_not_an_npz_are_named(tmp_path):
+    (tmp_path / "e.npz").write_text("text")
+    with pytest.raises(data.DatasetError, match=r"dataset.path: .*e.npz: cannot be read as an .npz file"):
+        data.load_examples(tmp_path / "e.npz", (28, 28, 1))

@@ -56,3 +56,19 @@ def test_fewer_images_than_asked_for_gives_them_all():
         "conv2", np.ones((3, 2), np.float32), np.zeros((3, 8, 8, 1)), np.array([0, 1, 1]), 9
     )
     assert found.top_indices.shape == (2, 3)
+
+
+def test_labels_the_model_has_no_output_for_are_named(tmp_path):
+    import keras
+    import pytest
+
+    from mnist_oip import data, jobs, settings
+
+    cnn = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"), keras.layers.Flatten(),
+                            keras.layers.Dense(3)])  # fmt: skip
+    cnn.save(tmp_path / "own.keras")
+    np.savez(tmp_path / "held_out.npz", x=np.zeros((4, 8, 8, 1), np.float32), y=np.array([0, 1, 2, 3]))
+    with pytest.raises(data.DatasetError, match=r"held_out.npz: label 3 is not a class of the model, whose 3 outputs"):
+        jobs.find_examples(cnn=tmp_path / "own.keras", layer="c", examples=settings.Examples(2),
+                           out_examples=tmp_path / "examples.npz", held_out=tmp_path / "held_out.npz")  # fmt: skip
+    assert not (tmp_path / "examples.npz").exists()

@@ -33,15 +33,20 @@ def test_report_shows_gallery_summary_figures_and_training(tiny_run, tmp_path):
         front = page.inner_text("body")
         assert "Original input patterns of an MNIST CNN" in front and "maps had no OIP from random starts" in front
         assert f"For {len(MAPS)} maps of conv3" in front and "accuracy" in front
-        assert all(category in front for category in ("Overview", "Maps", "Training"))
+        assert all(category in front for category in ("Overview", "Layers", "Maps", "Training"))
+        assert "The CNN reads the best OIP of" in front
 
-        _shown(page, "Overview", "gallery.png")
+        _shown(page, "Layers", "conv3/gallery.png")  # one layer: its subcategory is not a level of its own
         gallery = page.locator("img[src*='filename=gallery.png']")
         gallery.wait_for()
         page.wait_for_function("() => [...document.images].every(img => img.complete)")
         assert gallery.evaluate("img => img.complete && img.naturalWidth") > 100, "gallery image did not load"
         pixels = plt.imread(io.BytesIO(gallery.screenshot()))
         assert pixels[..., :3].std() > 0.05, "gallery shows a blank image"
+
+        page.get_by_text("Results", exact=True).click()
+        _shown(page, "Layers", "conv3/classes.png")
+        page.locator("img[src*='filename=classes.png']").wait_for()
 
         page.get_by_text("Results", exact=True).click()
         _shown(page, "Overview", "summary.html")

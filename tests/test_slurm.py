@@ -120,9 +120,10 @@ def test_tiny_workflow_through_the_slurm_profile_matches_a_local_run(cluster, ti
         command(tmp_path, *args, configs=(TINY,)), capture_output=True, text=True, timeout=900, check=False
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    # data, training, its plot and the summary went through sbatch one by one; every map's jobs (6 per map)
+    # data, training, its plot, the dataset examples and the two summaries went through sbatch one by one;
+    # every map's jobs (6 per map)
     # in one Slurm job, the profile packing up to 16 maps per allocation
-    assert done.stderr.count("has been submitted with SLURM jobid") == 4 + 1
+    assert done.stderr.count("has been submitted with SLURM jobid") == 6 + 1
     assert "gpu=1" in done.stderr  # the profile's GPU request reached the jobs that run the CNN
     assert_same_results(tiny_run, tmp_path)
     assert (tmp_path / "results/summary.csv").read_text() == (tiny_run / "results/summary.csv").read_text()

@@ -51,7 +51,10 @@ def configure_threads(threads):
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            tf.config.threading.set_intra_op_parallelism_threads(_threads)
-            tf.config.threading.set_inter_op_parallelism_threads(_threads)
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(_threads)
+                tf.config.threading.set_inter_op_parallelism_threads(_threads)
+            except RuntimeError:  # the process ran TensorFlow before the first job: its pools stay
+                _threads = tf.config.threading.get_intra_op_parallelism_threads() or _threads
             tf.config.experimental.enable_op_determinism()  # same inputs, same bits, for every job
         return _threads

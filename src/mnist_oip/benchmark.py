@@ -1,6 +1,9 @@
 """Benchmark of the precursor and the optimization against a naive reference, in one run.
 
     python -m mnist_oip.benchmark [--config FILE] [--model results/model/cnn.keras] [--workflow results]
+    python -m mnist_oip.benchmark --workflow-only --workflow results    (a finished run's job times)
+    python -m mnist_oip.benchmark --explanations --workflow results     (what the dataset examples and the
+                                                                          OIPs' classes add to that run)
 
 Prints the figures and writes them as JSON (--out). The precursor is timed as the config sets it (grid,
 levels, steps, batch size), exhaustive. The naive reference is what one writes first: the whole body up to
@@ -114,7 +117,7 @@ def matmul_rate(size=2048, repeats=5):
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-CNN_RULES = ("train_cnn", "score_precursor", "optimize_oips")
+CNN_RULES = ("train_cnn", "find_examples", "score_precursor", "optimize_oips")
 
 
 def workflow_times(results):
@@ -168,6 +171,51 @@ def workflow_times(results):
     return figures
 
 
+def explanation_seconds(results, wall_seconds, sample=8):
+    """Seconds that the dataset examples and the OIPs' classes add to a finished default run, each step
+    redone and timed on its files, one after another: the layer's forward pass over the held-out images
+    (`find_examples`), the whole CNN reading every OIP, the examples' row in the map figures (drawn with and
+    without it for `sample` maps, scaled to all), and the class-profile heat map. Against the run's wall time."""
+    from . import figures as fig
+    from . import jobs
+    from .results import START_KINDS, LayerExamples, MapResult
+
+    results = Path(results)
+    cnn = model.load_model(results / "model/cnn.keras")
+    timed = {}
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        for layer_folder in sorted(p for p in (results / "maps").iterdir() if (p / "examples.npz").exists()):
+            jobs.find_examples(cnn=results / "model/cnn.keras", layer=layer_folder.name, examples=settings.Examples(9),
+                               out_examples=Path(folder, "examples.npz"), arrays=results / "data/mnist.npz",
+                               info=results / "data/provenance.json")  # fmt: skip
+        timed["find_examples"] = time.perf_counter() - start
+        maps = sorted((p for p in (results / "maps").glob("*/*") if p.name.isdigit()), key=lambda p: int(p.name))
+        loaded = [MapResult.load([m / f"{start}.npz" for start in START_KINDS]) for m in maps]
+        start = time.perf_counter()
+        for result in loaded:
+            for strategy in result.strategies.values():
+                model.class_probabilities(cnn, strategy.oips)
+        timed["read_oip_classes"] = time.perf_counter() - start
+        examples = {m.parent: LayerExamples.load(m.parent / "examples.npz") for m in maps}
+        drawn = {True: 0.0, False: 0.0}
+        for m, result in list(zip(maps, loaded))[:sample]:
+            for with_examples in (False, True):
+                start = time.perf_counter()
+                fig.map_figure(
+                    result, {}, Path(folder, "map.png"), examples=examples[m.parent] if with_examples else None
+                )
+                drawn[with_examples] += time.perf_counter() - start
+        timed["examples_in_map_figures"] = (drawn[True] - drawn[False]) * len(maps) / min(sample, len(maps))
+        start = time.perf_counter()
+        for found in examples.values():
+            fig.class_profiles(found, {}, Path(folder, "classes.png"))
+        timed["class_profile_heat_maps"] = time.perf_counter() - start
+    added = sum(timed.values())
+    return {"seconds": timed, "added_seconds": added, "run_wall_seconds": wall_seconds,
+            "added_share_of_run": added / wall_seconds}  # fmt: skip
+
+
 def max_overlap(intervals):
     """The most intervals (start, end) that are open at one time."""
     events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
@@ -180,7 +228,8 @@ def max_overlap(intervals):
 
 def _job_compute(results, relative, job_seconds):
     """(seconds of compute, image-steps) inside one job: the scoring's record, the strategies' ascent
-    (without the scoring that precursor strategies count too), or, for training, the whole job."""
+    (without the scoring that precursor strategies count too), or, for training and the dataset examples
+    forward pass, the whole job."""
     rule, *wildcards = relative.parts
     if rule == "score_precursor":
         scoring = Scoring.load(results.joinpath("maps", *wildcards, "scoring.json"))
@@ -193,7 +242,7 @@ def _job_compute(results, relative, job_seconds):
         )
         runs = result.strategies.values()
         return sum(s.seconds for s in runs), sum(s.image_steps - scoring for s in runs)
-    if rule == "train_cnn":
+    if rule in ("train_cnn", "find_examples"):
         return job_seconds, 0
     return 0.0, 0
 
@@ -205,10 +254,13 @@ def main(argv=None):
     parser.add_argument("--maps", type=int, nargs="+", default=[0, 1, 2], help="maps to time (median over them)")
     parser.add_argument("--workflow", default="results", help="a finished run's results folder, for job times")
     parser.add_argument("--workflow-only", action="store_true", help="only the finished run's job times")
+    parser.add_argument("--explanations", action="store_true", help="time the dataset examples and OIP classes")
     parser.add_argument("--out", default="results/benchmark.json")
     args = parser.parse_args(argv)
-    if args.workflow_only:
+    if args.workflow_only or args.explanations:
         figures = workflow_times(args.workflow)
+        if args.explanations:
+            figures = explanation_seconds(args.workflow, figures["wall_seconds"])
         storage.save_json(args.out, figures)
         print(json.dumps(figures, indent=2))
         return

@@ -179,7 +179,7 @@ def report_page(*paragraphs):
     """The front page of `snakemake --report` (reStructuredText): what the run did and found."""
     title = "Original input patterns of an MNIST CNN"
     return "\n\n".join([title + "\n" + "=" * len(title), *paragraphs,
-                        "The Overview holds the gallery and the summary; Maps, a figure per map."]) + "\n"  # fmt: skip
+                        "The Overview holds the summary; Layers, each layer's gallery and class profiles; Maps, a figure per map."]) + "\n"  # fmt: skip
 
 
 def _cell(value):

@@ -106,6 +106,12 @@ def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None,
         images, labels = data.standardize(split["x_test"], stats["mean"], stats["std"]), split["y_test"]
     else:
         images, labels = data.load_examples(held_out, network.input_shape[1:])
+        outputs = network.output_shape[-1]
+        if labels.max() >= outputs:
+            raise data.DatasetError(
+                f"{held_out}: label {labels.max()} is not a class of the model, whose {outputs} outputs are classes "
+                f"0..{outputs - 1}"
+            )
     began = time.perf_counter()
     activations = model.map_activations(network, layer, images)
     found = dataset_examples.layer_examples(layer, activations, images, labels, examples.top)

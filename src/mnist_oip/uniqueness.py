@@ -1,7 +1,7 @@
 """Are a map's OIPs one pattern? Compare them up to translation and group near-duplicates."""
 
 import numpy as np
-from scipy.signal import correlate
+from scipy.signal import correlate2d
 from scipy.sparse.csgraph import connected_components
 
 
@@ -18,8 +18,7 @@ def shifted_similarity(a, b, max_shift):
         return 0.0
     # `a` padded by max_shift on each side, correlated with `b` where they overlap fully: one value per
     # shift of up to max_shift px, index (max_shift, max_shift) the zero shift
-    padded = np.pad(a, ((max_shift, max_shift), (max_shift, max_shift), (0, 0)))
-    window = correlate(padded, b, mode="valid", method="direct")
+    window = sum(correlate2d(np.pad(a[..., c], max_shift), b[..., c], mode="valid") for c in range(a.shape[-1]))
     return float(window.max() / norms)
 
 

@@ -27,7 +27,7 @@ CLASS_PROFILES = {
         "results/maps/{layer}/classes.png",
         caption="../report/classes.rst",
         category="Layers",
-        labels={"layer": "{layer}", "figure": "class profiles"},
+        subcategory="{layer}",
     )
 }
 
@@ -44,7 +44,7 @@ rule summarize_layer:
             "results/maps/{layer}/gallery.png",
             caption="../report/gallery.rst",
             category="Layers",
-            labels={"layer": "{layer}", "figure": "gallery"},
+            subcategory="{layer}",
         ),
         summary="results/maps/{layer}/summary.json",
     log:
