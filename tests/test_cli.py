@@ -105,3 +105,11 @@ def test_compare_precursor_without_common_maps_says_so(tmp_path):
     (tmp_path / "b").mkdir()
     done = cli("compare-precursor", tmp_path / "a", tmp_path / "b")
     assert done.returncode != 0 and "no map has results under both" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_config_with_several_layers_needs_layer(tmp_path):
+    layers = tmp_path / "layers.yaml"
+    layers.write_text("maps: {layer: [conv2, conv3], indices: all}\n")
+    done = cli("--config", layers, "score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", tmp_path / "s.npy")
+    assert done.returncode != 0 and "maps.layer lists conv2, conv3: choose one with --layer" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "s.npy").exists()

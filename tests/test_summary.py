@@ -61,7 +61,7 @@ def test_classes_agree_only_where_the_best_oip_is_read_as_the_profile_class():
 
 def test_without_examples_there_is_no_class_profile():
     done, _ = summary.summarize("conv3", MAPS, [2, 1, 1, 0], "halving")
-    assert done.class_line == "" and "profile_class" not in done.rows[0]
+    assert done.class_line == summary.NO_EXAMPLES and "profile_class" not in done.rows[0]
     assert [row["oip_class"] for row in done.rows] == [4, 1, 2, 7]
 
 

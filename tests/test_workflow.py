@@ -267,6 +267,7 @@ def test_an_own_colour_model_end_to_end(tmp_path, source):
     summary = (results / "summary.md").read_text()
     assert "2 maps of block1; 2 maps of block2 of a given model" in summary
     assert ("The CNN reads the best OIP of" in summary) == (source == "npz")
+    assert ("No held-out images were given (dataset.source: none)" in summary) == (source == "none")
     if source == "npz":
         found = LayerExamples.load(results / "maps/block2/examples.npz")
         assert found.top_images.shape == (8, 9, 32, 32, 3) and list(found.classes) == [0, 1, 2]

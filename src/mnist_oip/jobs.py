@@ -267,7 +267,7 @@ def summarize_layer(
     if found is not None:
         fig.class_profiles(found, {oip.map: oip.read_as for oip in best if oip.found}, out_classes)
     done.save(out_summary)
-    log("\n".join(filter(None, [done.count_line, done.class_line])))
+    log(f"{done.count_line}\n{done.class_line}")
 
 
 def summarize(*, layers, out_csv, out_markdown, out_html, out_report_page, history=None, provenance=None):
@@ -283,7 +283,7 @@ def summarize(*, layers, out_csv, out_markdown, out_html, out_report_page, histo
         blocks += [
             ("heading", f"Layer {done.layer}"),
             ("text", done.count_line),
-            *([("text", done.class_line)] if done.class_line else []),
+            ("text", done.class_line),
             ("table", done.comparison),
             ("text", f"Maps that no strategy activates: {', '.join(map(str, done.unreached)) or 'none'}."),
             ("table", done.rows),
@@ -306,5 +306,5 @@ def summarize(*, layers, out_csv, out_markdown, out_html, out_report_page, histo
         f"starts and from the best patterns of the precursor run ({scoring} scoring), each also with a pre-ReLU "
         "warm start where the config asks for it. The whole CNN then read each OIP as a class."
     )
-    lines = [line for done in summaries for line in (f"{done.layer}: {done.count_line}", done.class_line) if line]
+    lines = [line for done in summaries for line in (f"{done.layer}: {done.count_line}", done.class_line)]
     storage.save_text(out_report_page, fig.report_page(did, *lines))

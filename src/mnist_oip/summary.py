@@ -16,7 +16,7 @@ class LayerSummary:
     layer: str
     scoring: str  # the precursor's scoring strategy
     count_line: str
-    class_line: str  # "" where no data set was given
+    class_line: str  # how often the classes agree, or that no held-out images were given
     rows: list  # per map: best loss and found per strategy, the best strategy, distinct OIPs, classes
     comparison: list  # per strategy: maps with an OIP, best losses, compute per map
     unreached: list  # maps no strategy activates
@@ -53,6 +53,9 @@ def count_line(rows):
     )
 
 
+NO_EXAMPLES = "No held-out images were given (dataset.source: none): no dataset examples or class profiles."
+
+
 def class_line(rows):
     """How often the CNN reads a map's best OIP as the class its profile peaks on (maps with an OIP)."""
     found = [row for row in rows if row["found"]]
@@ -85,7 +88,7 @@ def summarize(layer, maps, distinct, scoring, examples=None):
             row |= {"profile_class": profile, "class_agrees": oip.found and profile == oip.read_as}
         rows.append(row)
     unreached = [row["map"] for row in rows if not row["found"]]
-    classes = class_line(rows) if examples is not None else ""
+    classes = class_line(rows) if examples is not None else NO_EXAMPLES
     return LayerSummary(layer, scoring, count_line(rows), classes, rows, comparison(maps), unreached), best
 
 
