@@ -133,7 +133,7 @@ def test_examples_for_an_own_model_pass_as_they_are(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(6, 32, 32, 3)).astype(np.float64)
     images, labels = data.load_examples(
-        save_examples(tmp_path / "e.npz", x=x, y=np.array([0, 1, 2, 0, 1, 2.0])), (32, 32, 3)
+        save_examples(tmp_path / "e.npz", x=x, y=np.array([0, 1, 2, 0, 1, 2.0])), (32, 32, 3), 3
     )
     np.testing.assert_allclose(images, x, rtol=1e-6)
     np.testing.assert_array_equal(labels, [0, 1, 2, 0, 1, 2])
@@ -151,14 +151,15 @@ def test_examples_for_an_own_model_pass_as_they_are(tmp_path):
         ({"x": np.zeros((0, 32, 32, 3)), "y": np.zeros(0, int)}, r"no images"),
         ({"x": np.zeros((2, 32, 32, 3)), "y": np.array([0.5, 1.0])}, r"labels must be whole numbers"),
         ({"x": np.zeros((2, 32, 32, 3)), "y": np.array([-1, 1])}, r"negative labels"),
+        ({"x": np.zeros((2, 32, 32, 3)), "y": np.array([0, 3])}, r"label 3 is not a class of the model, whose 3 outputs are classes 0..2"),
     ],
 )  # fmt: skip
 def test_bad_examples_for_an_own_model_are_named(tmp_path, arrays, message):
     with pytest.raises(data.DatasetError, match=message):
-        data.load_examples(save_examples(tmp_path / "e.npz", **arrays), (32, 32, 3))
+        data.load_examples(save_examples(tmp_path / "e.npz", **arrays), (32, 32, 3), 3)
 
 
 def test_examples_that_are_not_an_npz_are_named(tmp_path):
     (tmp_path / "e.npz").write_text("text")
     with pytest.raises(data.DatasetError, match=r"dataset.path: .*e.npz: cannot be read as an .npz file"):
-        data.load_examples(tmp_path / "e.npz", (28, 28, 1))
+        data.load_examples(tmp_path / "e.npz", (28, 28, 1), 10)

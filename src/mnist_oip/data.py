@@ -191,9 +191,10 @@ def standardize(images, mean, std):
     return ((images.astype(np.float32) / 255.0 - mean) / std)[..., None]
 
 
-def load_examples(path, input_shape):
+def load_examples(path, input_shape, classes):
     """Held-out images and labels for a model the workflow did not train: an .npz with `x` (N, height,
-    width, channels), passed to the model as they are, and `y` (N,) integer class labels."""
+    width, channels), passed to the model as they are, and `y` (N,) integer class labels, each one of the
+    model's `classes` outputs."""
     from .storage import StorageError, load_npz
 
     try:
@@ -218,5 +219,10 @@ def load_examples(path, input_shape):
     if y.min() < 0:
         raise DatasetError(
             f"{path}: negative labels (found {y.min():g}); labels are class indices of the model's output"
+        )
+    if y.max() >= classes:
+        raise DatasetError(
+            f"{path}: label {y.max():g} is not a class of the model, whose {classes} outputs are classes "
+            f"0..{classes - 1}"
         )
     return x.astype(np.float32), y.astype(np.int64)

@@ -63,10 +63,11 @@ def train_cnn(*, arrays, info, model, training, out_cnn, out_history, cores=1):
 def loaded_model(cnn_path):
     """A saved model, loaded and checked once per process (again when its file changes)."""
     with _cache_lock:
-        return _loaded_model(cnn_path)[1]
+        return _loaded_model(cnn_path)[2]
 
 
 def _loaded_model(cnn_path):
+    """(resolved path, its modification time, the model); the caller holds the cache lock."""
     from . import model
 
     path = str(Path(cnn_path).resolve())
@@ -77,7 +78,7 @@ def _loaded_model(cnn_path):
         _models[path] = (mtime, cnn)
         for old in [k for k in _ascents if k[0] == path]:
             del _ascents[old]
-    return path, _models[path][1]
+    return path, mtime, _models[path][1]
 
 
 def layer_ascent(cnn_path, layer, step_size, precision="float32"):
@@ -85,8 +86,8 @@ def layer_ascent(cnn_path, layer, step_size, precision="float32"):
     from . import ascent
 
     with _cache_lock:
-        path, cnn = _loaded_model(cnn_path)
-        key = (path, os.stat(path).st_mtime_ns, layer, float(step_size), precision)
+        path, mtime, cnn = _loaded_model(cnn_path)
+        key = (path, mtime, layer, float(step_size), precision)
         if key not in _ascents:
             _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision)
         return _ascents[key]
@@ -105,13 +106,7 @@ def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None,
         split = storage.load_npz(arrays, required=("x_test", "y_test"))
         images, labels = data.standardize(split["x_test"], stats["mean"], stats["std"]), split["y_test"]
     else:
-        images, labels = data.load_examples(held_out, network.input_shape[1:])
-        outputs = network.output_shape[-1]
-        if labels.max() >= outputs:
-            raise data.DatasetError(
-                f"{held_out}: label {labels.max()} is not a class of the model, whose {outputs} outputs are classes "
-                f"0..{outputs - 1}"
-            )
+        images, labels = data.load_examples(held_out, network.input_shape[1:], network.output_shape[-1])
     began = time.perf_counter()
     activations = model.map_activations(network, layer, images)
     found = dataset_examples.layer_examples(layer, activations, images, labels, examples.top)

@@ -197,12 +197,7 @@ def check_image_model(model, path):
 def class_probabilities(model, images, batch_size=256):
     """The model's class probabilities for `images`: its outputs, through a softmax unless its last layer
     already ends in one."""
-    outputs = np.concatenate(
-        [
-            keras.ops.convert_to_numpy(model(images[i : i + batch_size], training=False))
-            for i in range(0, len(images), batch_size)
-        ]
-    )
+    outputs = _in_batches(lambda batch: model(batch, training=False), images, batch_size)
     last = model.layers[-1]
     if isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) is keras.activations.softmax:
         return outputs
@@ -214,10 +209,13 @@ def map_activations(model, layer_name, images, batch_size=256):
     """Each image's mean activation of every map of the conv layer `layer_name`: (images, maps)."""
     target = conv_layer(model, layer_name)
     body = layer_body(model, layer_name)
-    means = [
-        keras.ops.convert_to_numpy(
-            keras.ops.mean(target(body(images[i : i + batch_size], training=False)), axis=(1, 2))
-        )
-        for i in range(0, len(images), batch_size)
-    ]
-    return np.concatenate(means).astype(np.float32)
+    means = _in_batches(
+        lambda batch: keras.ops.mean(target(body(batch, training=False)), axis=(1, 2)), images, batch_size
+    )
+    return means.astype(np.float32)
+
+
+def _in_batches(function, images, batch_size):
+    """`function` applied to `images` `batch_size` at a time, the results joined as one numpy array."""
+    parts = [function(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    return np.concatenate([keras.ops.convert_to_numpy(part) for part in parts])
