@@ -1,6 +1,7 @@
 """The benchmark: FLOPs counted from the shapes each model computes, and the whole script on a tiny run."""
 
 import keras
+import pytest
 from helpers import MAPS, TINY
 
 from mnist_oip import ascent, benchmark, model, storage
@@ -55,3 +56,16 @@ def test_gpu_rehearsal_runs_one_cnn_job_at_a_time(tmp_path):
     workflow = benchmark.workflow_times(tmp_path / "results")
     assert workflow["cnn_jobs_at_once_max"] == 1
     assert workflow["wall_over_cnn_compute"] > 1
+
+
+def test_explanations_time_each_added_step_against_the_run(tiny_run, tmp_path):
+    out = tmp_path / "explanations.json"
+    benchmark.main(
+        ["--config", str(TINY), "--explanations", "--workflow", str(tiny_run / "results"), "--out", str(out)]
+    )
+    figures = storage.load_json(out)
+    steps = ("find_examples", "read_oip_classes", "examples_in_map_figures", "class_profile_heat_maps")
+    assert set(figures["seconds"]) == set(steps) and figures["seconds"]["find_examples"] > 0
+    assert figures["added_seconds"] == pytest.approx(sum(figures["seconds"].values()))  # saved with sorted keys
+    assert figures["added_share_of_run"] == pytest.approx(figures["added_seconds"] / figures["run_wall_seconds"])
+    assert figures["added_share_of_run"] > 0

@@ -171,11 +171,12 @@ def workflow_times(results):
     return figures
 
 
-def explanation_seconds(results, wall_seconds, sample=8):
+def explanation_seconds(results, wall_seconds, examples, sample=8):
     """Seconds that the dataset examples and the OIPs' classes add to a finished default run, each step
     redone and timed on its files, one after another: the layer's forward pass over the held-out images
     (`find_examples`), the whole CNN reading every OIP, the examples' row in the map figures (drawn with and
-    without it for `sample` maps, scaled to all), and the class-profile heat map. Against the run's wall time."""
+    without it for `sample` maps, scaled to all), and the class-profile heat map. Against the run's wall time.
+    `examples`: the config's examples section."""
     from . import figures as fig
     from . import jobs
     from .results import START_KINDS, LayerExamples, MapResult
@@ -186,7 +187,7 @@ def explanation_seconds(results, wall_seconds, sample=8):
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         for layer_folder in sorted(p for p in (results / "maps").iterdir() if (p / "examples.npz").exists()):
-            jobs.find_examples(cnn=results / "model/cnn.keras", layer=layer_folder.name, examples=settings.Examples(9),
+            jobs.find_examples(cnn=results / "model/cnn.keras", layer=layer_folder.name, examples=examples,
                                out_examples=Path(folder, "examples.npz"), arrays=results / "data/mnist.npz",
                                info=results / "data/provenance.json")  # fmt: skip
         timed["find_examples"] = time.perf_counter() - start
@@ -197,18 +198,18 @@ def explanation_seconds(results, wall_seconds, sample=8):
             for strategy in result.strategies.values():
                 model.class_probabilities(cnn, strategy.oips)
         timed["read_oip_classes"] = time.perf_counter() - start
-        examples = {m.parent: LayerExamples.load(m.parent / "examples.npz") for m in maps}
+        layers = {m.parent: LayerExamples.load(m.parent / "examples.npz") for m in maps}
         drawn = {True: 0.0, False: 0.0}
         for m, result in list(zip(maps, loaded))[:sample]:
             for with_examples in (False, True):
                 start = time.perf_counter()
                 fig.map_figure(
-                    result, {}, Path(folder, "map.png"), examples=examples[m.parent] if with_examples else None
+                    result, {}, Path(folder, "map.png"), examples=layers[m.parent] if with_examples else None
                 )
                 drawn[with_examples] += time.perf_counter() - start
         timed["examples_in_map_figures"] = (drawn[True] - drawn[False]) * len(maps) / min(sample, len(maps))
         start = time.perf_counter()
-        for found in examples.values():
+        for found in layers.values():
             fig.class_profiles(found, {}, Path(folder, "classes.png"))
         timed["class_profile_heat_maps"] = time.perf_counter() - start
     added = sum(timed.values())
@@ -249,7 +250,7 @@ def _job_compute(results, relative, job_seconds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML merged over the default config.yaml: the precursor and batch")
+    parser.add_argument("--config", help="YAML merged over the default config.yaml: the precursor, batch, examples")
     parser.add_argument("--model", default="results/model/cnn.keras", help="a trained .keras model")
     parser.add_argument("--maps", type=int, nargs="+", default=[0, 1, 2], help="maps to time (median over them)")
     parser.add_argument("--workflow", default="results", help="a finished run's results folder, for job times")
@@ -257,15 +258,15 @@ def main(argv=None):
     parser.add_argument("--explanations", action="store_true", help="time the dataset examples and OIP classes")
     parser.add_argument("--out", default="results/benchmark.json")
     args = parser.parse_args(argv)
+    config = settings.load(settings.read_config(args.config))
     if args.workflow_only or args.explanations:
         figures = workflow_times(args.workflow)
         if args.explanations:
-            figures = explanation_seconds(args.workflow, figures["wall_seconds"])
+            figures = explanation_seconds(args.workflow, figures["wall_seconds"], config.examples)
         storage.save_json(args.out, figures)
         print(json.dumps(figures, indent=2))
         return
 
-    config = settings.load(settings.read_config(args.config))
     layer, batch_size, step_size = config.maps.layers[0], config.ascent.batch_size, config.ascent.step_size
     scoring = dataclasses.replace(config.precursor, strategy="exhaustive")
     grid, levels, steps, count = scoring.grid, scoring.levels, scoring.steps, scoring.count
