@@ -111,7 +111,10 @@ def test_several_layers_each_with_their_maps():
         settings.load(
             edited("maps.layer", ["conv1", "conv3"]) | {"maps": {"layer": ["conv1", "conv3"], "indices": [3, 40]}}
         )
-    with pytest.raises(settings.ConfigError, match=r"maps.layer: .*(non-unique|should be non-empty|is not valid)"):
+    with pytest.raises(
+        settings.ConfigError,
+        match=r"maps.layer: \['conv1', 'conv1'\] is neither a layer's name nor a list of distinct layer names",
+    ):
         settings.load(edited("maps.layer", ["conv1", "conv1"]))
 
 

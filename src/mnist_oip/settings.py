@@ -262,6 +262,8 @@ def _describe(error):
         )
     if error.validator == "oneOf" and key.endswith("indices"):
         return f"  {key}: {error.instance!r} is neither 'all' nor a list of distinct map indices >= 0"
+    if error.validator == "oneOf" and key == "maps.layer":
+        return f"  {key}: {error.instance!r} is neither a layer's name nor a list of distinct layer names"
     if key == "precursor.grid" and error.validator == "minimum":
         return f"  {key}: {error.message}: on a 1x1 grid every pattern is flat and standardizes to zeros"
     return f"  {key}: {error.message}"
