@@ -17,13 +17,14 @@ MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
 
 
 def command(workdir, *args, configs=(TINY,), cores=2):
-    """The snakemake command line for this workflow in `workdir`."""
+    """The snakemake command line for this workflow in `workdir` (`--resources` in `args` replaces gpu=1)."""
+    resources = [] if "--resources" in args else ["--resources", "gpu=1"]
     return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-            "--cores", str(cores), "--resources", "gpu=1", "--configfile", *map(str, configs), *args]  # fmt: skip
+            "--cores", str(cores), *resources, "--configfile", *map(str, configs), *args]  # fmt: skip
 
 
-def snakemake(workdir, *args, configs=(TINY,), cores=2):
-    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+def snakemake(workdir, *args, configs=(TINY,), cores=2, env=None):
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"} | (env or {})
     return subprocess.run(command(workdir, *args, configs=configs, cores=cores), check=False, capture_output=True,
                           text=True, env=env, timeout=600)  # fmt: skip
 

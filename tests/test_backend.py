@@ -64,3 +64,43 @@ def test_tensorflow_model_ascends_the_same_on_jax(tmp_path):
         np.testing.assert_allclose(np.array(theirs["curve"])[:2], curve[:2], rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(theirs["final"], final, rtol=0.1, atol=0.01 * np.abs(final).max())
     assert final.max() > curve[0].max(), "the ascent moved"
+
+
+TWO_JOBS = """
+import json, threading
+from mnist_oip import backend
+seen, both_held = [], threading.Barrier(2, timeout=60)
+def job():
+    with backend.job_device() as device:
+        both_held.wait()  # two jobs hold a device at the same time
+        with backend.job_device() as inner:
+            seen.append((device, inner))
+threads = [threading.Thread(target=job) for _ in range(2)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+try:
+    with backend.job_device():
+        raise RuntimeError("a job fails")
+except RuntimeError:
+    pass
+print(json.dumps({"seen": sorted(seen), "free": backend._pool.qsize(), "after": backend.current_device()}))
+"""
+
+
+def test_jobs_take_distinct_devices_of_the_pool_and_give_them_back():
+    env = os.environ | {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+                        "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", TWO_JOBS], capture_output=True, text=True, env=env, check=False,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["seen"] == [["cpu:0", "cpu:0"], ["cpu:1", "cpu:1"]], "distinct devices; a nested job stays on its own"
+    assert found["free"] == 2 and found["after"] is None, "every device back in the pool, the failed job's too"
+
+
+def test_on_the_cpu_alone_jobs_run_where_the_framework_puts_them():
+    assert backend.devices() == [] and backend.deterministic()
+    with backend.job_device() as device:
+        assert device is None

@@ -68,10 +68,10 @@ def test_an_unsupported_backend_is_one_line():
     assert "Traceback" not in done.stderr
 
 
-def write_map(results, index, seeds, best_loss, scoring_steps):
+def write_map(results, index, seeds, best_loss, scoring_steps, seed_score=1.0, levels=(0.2, 0.8)):
     folder = results / "maps/conv3" / str(index)
-    storage.save_npz(folder / "seeds.npz", indices=np.array(seeds))
-    Scoring("exhaustive", 100, scoring_steps, 1.0).save(folder / "scoring.json")
+    storage.save_npz(folder / "seeds.npz", indices=np.array(seeds), scores=np.full(len(seeds), seed_score))
+    Scoring("exhaustive", 100, scoring_steps, 1.0, "activation", 3, list(levels)).save(folder / "scoring.json")
     n = len(seeds)
     losses = np.array([best_loss] + [0.0] * (n - 1), np.float32)
     images = np.zeros((n, 28, 28, 1), np.float32)
@@ -98,6 +98,27 @@ def test_compare_precursor_counts_kept_seeds_losses_and_steps(tmp_path):
     assert report["maps_best_loss_lower"] == 1 and report["median_best_loss_difference"] == -0.25
     assert report["scoring_image_steps_ratio"] == 0.3
     assert report["image_steps_ratio"] == 340 / 1040
+
+
+def test_compare_precursor_counts_maps_that_no_pattern_activates_apart(tmp_path):
+    exhaustive, screened = tmp_path / "exhaustive", tmp_path / "screened"
+    write_map(exhaustive, 0, [1, 2, 3, 4], 5.0, 1000)
+    write_map(screened, 0, [1, 2, 3, 4], 5.0, 300)
+    write_map(exhaustive, 1, [0, 1, 2, 3], 0.0, 1000, seed_score=0.0)  # ties at 0: the lowest indices
+    write_map(screened, 1, [40, 7, 12, 3], 0.0, 300, seed_score=-0.5)  # ranked by the pre-activation
+    done = cli("compare-precursor", exhaustive, screened, "--out", tmp_path / "compare.json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = storage.load_json(tmp_path / "compare.json")
+    assert report["maps"] == 2 and report["maps_no_pattern_activates"] == [1]
+    assert report["maps_with_all_seeds_kept"] == 1 and report["min_seeds_kept"] == 4
+
+
+def test_compare_precursor_refuses_runs_of_other_patterns(tmp_path):
+    write_map(tmp_path / "a", 0, [1, 2], 1.0, 10)
+    write_map(tmp_path / "b", 0, [1, 2], 1.0, 10, levels=(0.1, 0.9))
+    done = cli("compare-precursor", tmp_path / "a", tmp_path / "b")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "maps/conv3/0 was scored on other patterns" in done.stderr and "[0.1, 0.9] on a 3x3 grid" in done.stderr
 
 
 def test_compare_precursor_without_common_maps_says_so(tmp_path):

@@ -7,16 +7,21 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_oip import ascent, model, patterns, precursor, settings
+from mnist_oip import ascent, model, patterns, precursor, selection, settings
 
 SETTINGS = settings.Precursor(grid=2, levels=(0.2, 0.5, 0.8), steps=6, keep=4, strategy="exhaustive",
                               halving_steps=(1, 2), halving_keep=0.25, precision="float32")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def climb():
+def layer():
     keras.utils.set_random_seed(11)
-    return ascent.LayerAscent(model.build_cnn(), "conv3", 0.05).map(2)
+    return ascent.LayerAscent(model.build_cnn(), "conv3", 0.05)
+
+
+@pytest.fixture(scope="module")
+def climb(layer):
+    return layer.map(2)
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +66,58 @@ def test_a_round_with_fewer_steps_than_the_last_starts_again_from_the_patterns(c
     np.testing.assert_allclose(scores[finalists], climb.run(all_patterns, 3)[2][finalists], rtol=1e-5, atol=1e-6)
 
 
-def test_a_forward_only_first_round_drops_only_patterns_that_can_never_rise(climb, all_patterns, tmp_path):
-    forward_first = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(0,), halving_keep=0.5)
-    assert precursor.rounds(81, forward_first) == [(81, 0), (41, 6)]
-    assert precursor.image_steps(81, forward_first) == 41 * 6
+def test_the_screen_passes_on_each_maps_best_patterns_at_the_forward_pass(layer, all_patterns):
+    screening = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(0, 2), halving_keep=0.25)
+    assert screening.screens and precursor.rounds(81, screening) == [(81, 0), (21, 2), (6, 6)]
+    screen = precursor.screen_patterns(layer, screening, batch_size=16)
+    assert screen.indices.shape == (128, 21) and screen.patterns == 81 and not screen.pre_activation.any()
+    for index in (0, 2, 77):
+        start = layer.map(index).losses(all_patterns)
+        np.testing.assert_array_equal(screen.indices[index], selection.best_first(np.arange(81), start, 21))
+        np.testing.assert_allclose(screen.scores[index], start[screen.indices[index]], rtol=1e-5, atol=1e-6)
+
+
+def test_a_map_that_no_pattern_activates_is_screened_and_climbed_by_its_pre_activation(tmp_path):
+    keras.utils.set_random_seed(11)
+    cnn = model.build_cnn()
+    target = cnn.get_layer("conv3")
+    bias = keras.ops.convert_to_numpy(target.bias).copy()
+    bias[5] = -1000.0  # no input of the standardized kind reaches above this
+    target.bias.assign(bias)
+    layer = ascent.LayerAscent(cnn, "conv3", 0.05)
+    screening = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(0,), halving_keep=0.25)
+    screen = precursor.screen_patterns(layer, screening, batch_size=32)
+    assert screen.pre_activation.tolist() == [index == 5 for index in range(128)]
+    patterns_81 = keras.ops.convert_to_numpy(
+        patterns.upscale(patterns.coarse_patterns(np.arange(81), 2, SETTINGS.levels))
+    )
+    pre = layer.map(5, pre_activation=True)
+    np.testing.assert_array_equal(screen.indices[5], selection.best_first(np.arange(81), pre.losses(patterns_81), 21))
+    done = precursor.score_patterns(pre, screening, 8, tmp_path / "scores.npy", screen.survivors(5))
+    scores = np.load(tmp_path / "scores.npy")
+    finalists = np.flatnonzero(np.isfinite(scores))
+    np.testing.assert_allclose(scores[finalists], pre.run(patterns_81[finalists], 6)[2], rtol=1e-5, atol=1e-5)
+    assert done.objective == "pre_activation" and (scores[finalists] < 0).all()
+
+
+def test_scoring_after_the_screen_drops_only_patterns_that_can_never_rise(layer, climb, all_patterns, tmp_path):
+    screening = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(0,), halving_keep=0.5)
+    assert precursor.rounds(81, screening) == [(81, 0), (41, 6)]
+    assert precursor.image_steps(81, screening) == 41 * 6
     start, (_, _, full) = climb.losses(all_patterns), climb.run(all_patterns, 6)
     dead = start == 0
     assert dead.any() and (~dead).sum() <= 41, "the map must leave some patterns at 0, and at most 41 (round 2) active"
     np.testing.assert_array_equal(full[dead], 0)  # a map at 0 everywhere has no gradient to climb
-    precursor.score_patterns(climb, forward_first, 20, tmp_path / "scores.npy")
-    finalists = np.flatnonzero(np.isfinite(np.load(tmp_path / "scores.npy")))
+    survivors = precursor.screen_patterns(layer, screening, 81).survivors(2)
+    done = precursor.score_patterns(climb, screening, 20, tmp_path / "scores.npy", survivors)
+    scores = np.load(tmp_path / "scores.npy")
+    finalists = np.flatnonzero(np.isfinite(scores))
+    np.testing.assert_array_equal(finalists, survivors)
     assert set(np.flatnonzero(~dead)) <= set(finalists)
+    np.testing.assert_allclose(scores[finalists], full[finalists], rtol=1e-5, atol=1e-6)
+    assert (done.image_steps, done.objective) == (41 * 6, "activation")
+    with pytest.raises(ValueError, match="screen"):
+        precursor.score_patterns(climb, screening, 20, tmp_path / "unscreened.npy")
 
 
 def test_a_temporary_left_by_a_killed_run_is_removed(climb, tmp_path):

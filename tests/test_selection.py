@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from mnist_oip.selection import top_patterns
+from mnist_oip.selection import ColumnTop, top_patterns
 
 
 def test_top_patterns_best_first():
@@ -41,3 +42,35 @@ def test_from_a_memory_mapped_file(tmp_path):
     np.testing.assert_array_equal(
         top_patterns(np.load(tmp_path / "s.npy", mmap_mode="r"), 3, chunk_size=64), [96, 193, 290]
     )
+
+
+def brute_force_top(rows, keep):
+    """Per column, the `keep` best rows in the order of `best_first`, by a full sort."""
+    return np.stack([sorted(range(len(rows)), key=lambda i: (-rows[i, c], i))[:keep] for c in range(rows.shape[1])])
+
+
+def test_column_top_keeps_each_columns_best_over_a_stream_of_batches():
+    rng = np.random.default_rng(2)
+    rows = rng.integers(0, 40, (3000, 5)).astype(np.float32)  # many ties
+    rows[:, 4] = 0  # a column that nothing activates: the lowest indices win
+    top = ColumnTop(5, 50)
+    for first in range(0, 3000, 77):
+        top.add(first, rows[first : first + 77])
+    indices, values = top.result()
+    expected = brute_force_top(rows, 50)
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(values, np.take_along_axis(rows.T, expected, axis=1))
+    np.testing.assert_array_equal(indices[4], np.arange(50))
+
+
+def test_column_top_with_fewer_rows_than_it_keeps():
+    rows = np.array([[1.0, 5.0], [3.0, 2.0]], np.float32)
+    top = ColumnTop(2, 10)
+    top.add(0, rows)
+    indices, _ = top.result()
+    np.testing.assert_array_equal(indices, [[1, 0], [0, 1]])
+
+
+def test_column_top_refuses_nan():
+    with pytest.raises(ValueError, match="NaN"):
+        ColumnTop(1, 3).add(0, np.array([[np.nan]], np.float32))

@@ -11,7 +11,7 @@ import yaml
 from helpers import MAPS, TINY, edited_config, plan, snakemake
 
 from mnist_oip import data, selection, storage
-from mnist_oip.results import START_KINDS, LayerExamples, MapResult, Scoring, StartResult
+from mnist_oip.results import START_KINDS, LayerExamples, MapResult, Scoring, Screen, StartResult
 
 PER_MAP_FILES = ("scores.npy", "scoring.json", "seeds.npz", "random.npz", "random.json", "precursor.npz",
                  "precursor.json", "uniqueness.json", "figure.png")  # fmt: skip
@@ -232,6 +232,65 @@ def test_the_branches_the_experiments_take_run_end_to_end(tmp_path, edit, strate
         assert scoring.strategy == "halving" and scoring.image_steps == 16 * 1 + 8 * (3 - 1)
         scores = np.load(tmp_path / f"results/maps/conv3/{MAPS[0]}/scores.npy")
         assert np.isfinite(scores).sum() == 8 and "precursor scoring: halving" in summary
+
+
+SCREENING = {"precursor": {"strategy": "halving", "halving_steps": [0], "halving_keep": 0.5}}
+
+
+def test_one_screen_serves_every_map_and_reruns_only_for_its_own_settings(tmp_path):
+    config = edited_config(tmp_path, SCREENING)
+    assert plan(tmp_path, configs=(config,))["screen_patterns"] == 1
+    done = snakemake(tmp_path, configs=(config,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    screen = Screen.load(tmp_path / "results/maps/conv3/screen.npz")
+    assert screen.indices.shape == (128, 8) and screen.patterns == 16, "every map of the layer, 8 of 16 go on"
+    for index in MAPS:
+        scores = np.load(tmp_path / f"results/maps/conv3/{index}/scores.npy")
+        np.testing.assert_array_equal(np.flatnonzero(np.isfinite(scores)), screen.survivors(index))
+        scoring = Scoring.load(tmp_path / f"results/maps/conv3/{index}/scoring.json")
+        assert scoring.image_steps == 8 * 3 and scoring.objective == "activation"
+    assert plan(tmp_path, configs=(config,)) == {}
+    more_maps = edited_config(tmp_path, SCREENING | {"maps": {"layer": "conv3", "indices": [*MAPS, 11]}})
+    one_map = {"score_precursor": 1, "select_seeds": 1, "optimize_oips": 2, "compare_oips": 1, "plot_map": 1}
+    assert plan(tmp_path, configs=(more_maps,)) == one_map | SUMMARIES, "the screen covers every map already"
+    steps = edited_config(tmp_path, {"precursor": SCREENING["precursor"] | {"steps": 4}})
+    assert plan(tmp_path, configs=(steps,)) == AFTER_SCORING, "the screen does not read the steps"
+    keep = edited_config(tmp_path, {"precursor": SCREENING["precursor"] | {"halving_keep": 0.25}})
+    assert plan(tmp_path, configs=(keep,)) == {"screen_patterns": 1} | AFTER_SCORING
+    batch = edited_config(tmp_path, SCREENING | {"compute": {"screen_batch_size": 3}})
+    assert plan(tmp_path, configs=(batch,)) == {}, "how the screen is batched changes no result"
+
+
+def device_intervals(workdir):
+    """(device, start, end) of every job that ran the CNN on a device, from the jobs' logs."""
+    found = []
+    for log in (workdir / "results/logs").rglob("*.log"):
+        named = [line.split("on device ")[1] for line in log.read_text().splitlines() if "on device " in line]
+        if named:
+            found.append((named[0], *storage.job_interval(log)))
+    return found
+
+
+def test_two_devices_run_two_cnn_jobs_at_once_with_the_same_results(tmp_path):
+    jax_on = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    gpu = edited_config(tmp_path, {"compute": {"gpu": True}, "maps": {"layer": "conv3", "indices": [3, 7, 11, 12]}})
+    runs = {}
+    for count in (1, 2):
+        runs[count] = tmp_path / f"devices{count}"
+        env = jax_on | {"XLA_FLAGS": f"--xla_force_host_platform_device_count={count}"}
+        done = snakemake(runs[count], "--resources", f"gpu={count}", configs=(gpu,), env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert device_intervals(runs[1]) == [], "one device: nothing to choose, no device named"
+    on_two = device_intervals(runs[2])
+    assert {device for device, _, _ in on_two} == {"cpu:0", "cpu:1"}
+    overlapping = [(a, b) for a in on_two for b in on_two if a[1] < b[1] < a[2]]
+    assert overlapping and all(a[0] != b[0] for a, b in overlapping), "two jobs at once, never on one device"
+    for index in (3, 7, 11, 12):
+        for name in ("scores.npy", "seeds.npz", "random.npz", "precursor.npz"):
+            path = f"results/maps/conv3/{index}/{name}"
+            a, b = (np.load(run / path) for run in (runs[1], runs[2]))
+            for key in a.files if name.endswith(".npz") else [None]:
+                np.testing.assert_array_equal(a[key] if key else a, b[key] if key else b, err_msg=f"{path}:{key}")
 
 
 def own_colour_model(folder):

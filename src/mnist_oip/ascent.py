@@ -3,7 +3,8 @@
 The loss of an image is the mean activation of one map. Each step adds `step_size` times the gradient
 divided by its root mean square (per image), so the step length does not depend on the gradient's scale.
 The map's filter is an argument of the compiled loop, not a constant in it: every map of a layer shares
-one compilation, and one process serves every map's job without retracing.
+one compilation, and one process serves every map's job without retracing. `LayerAscent.screen` is the
+forward pass alone, for every map of the layer at once: the precursor's screen.
 """
 
 import keras
@@ -32,13 +33,27 @@ class LayerAscent:
         backend = keras.backend.backend()
         if backend == "tensorflow":
             self._run, self._losses, self._run_function = _tensorflow_loop(losses, float(step_size))
+            self._screen = _tensorflow_screen(body, self.target, self.input_shape)
         elif backend == "jax":
             self._run, self._losses, self._run_function = _jax_loop(body, self.target, float(step_size))
+            self._screen = _jax_screen(body, self.target, self.input_shape)
         else:
             raise NotImplementedError(f"no ascent step for the Keras backend {backend!r}; use tensorflow or jax")
 
+    @property
+    def maps(self):
+        return self.target.filters
+
     def map(self, map_index, pre_activation=False):
         return MapAscent(self, map_index, pre_activation)
+
+    def screen(self, coarse):
+        """Coarse grid patterns (n, grid, grid), upscaled as `patterns.upscale` does, through the layer: each
+        map's mean activation and mean pre-activation, two float32 arrays (n, maps). Forward only."""
+        post, pre = (keras.ops.convert_to_numpy(a) for a in self._screen(np.asarray(coarse, np.float32)))
+        if not (np.isfinite(post).all() and np.isfinite(pre).all()):
+            raise AscentError(f"{self.layer}: a screen activation is NaN or inf")
+        return post, pre
 
 
 class MapAscent:
@@ -70,6 +85,34 @@ class MapAscent:
             raise AscentError(f"{self.label}: loss is NaN or inf at step {int(np.argmax(bad))} of {steps}")
         if not np.isfinite(final).all():
             raise AscentError(f"{self.label}: loss is NaN or inf after the last step ({steps})")
+
+
+def _layer_means(features, target, shape):
+    """coarse patterns -> (mean activation, mean pre-activation) of every map of `target`, (n, maps) each."""
+    from . import patterns
+
+    kernel, bias = (keras.ops.convert_to_numpy(w).astype("float32") for w in (target.kernel, target.bias))
+
+    def means(coarse):
+        pre = model.map_output(target, features(patterns.upscale(coarse, shape)), kernel, bias, True)
+        return keras.ops.mean(target.activation(pre), axis=(1, 2)), keras.ops.mean(pre, axis=(1, 2))
+
+    return means
+
+
+def _tensorflow_screen(body, target, shape):
+    import tensorflow as tf
+
+    return tf.function(_layer_means(lambda x: body(x, training=False), target, shape), reduce_retracing=True)
+
+
+def _jax_screen(body, target, shape):
+    import jax
+
+    trainable = [v.value for v in body.trainable_variables]
+    non_trainable = [v.value for v in body.non_trainable_variables]
+    features = lambda x: body.stateless_call(trainable, non_trainable, x, training=False)[0]
+    return jax.jit(_layer_means(features, target, shape))
 
 
 def _tensorflow_loop(losses, step_size):

@@ -1,15 +1,24 @@
-"""The machine and the Keras backend: which backend, how many GPUs, how many CPU threads.
+"""The machine and the Keras backend: which backend, which devices, how many CPU threads.
 
 Nothing here imports a framework before it is needed, so the workflow's planning stays light.
+
+Jobs run as threads of one process. Where the framework sees several devices (GPUs; or, to rehearse them on
+the CPU, the host devices that JAX makes with XLA_FLAGS=--xla_force_host_platform_device_count=N), each job
+that runs the CNN takes one from a pool for its whole run (`job_device`) and gives it back when it ends, so
+`--resources gpu=N` runs N of them at once, each on its own device.
 """
 
+import contextlib
 import os
+import queue
 import threading
 from pathlib import Path
 
 SUPPORTED = ("tensorflow", "jax")
 _configured = threading.Lock()
 _threads = None
+_pool = None  # the process's devices, a queue; False where there are none to choose from
+_job = threading.local()  # the device of the job running in this thread
 
 
 class BackendError(RuntimeError):
@@ -30,6 +39,69 @@ def gpu_count():
     if visible is not None:
         return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
     return len(list(Path("/dev").glob("nvidia[0-9]*")))
+
+
+def devices():
+    """The devices the CNN jobs spread over: the framework's GPUs, or JAX's host devices where XLA_FLAGS makes
+    several; empty where the framework has the CPU alone, and jobs run where it puts them."""
+    if check_keras_backend() == "tensorflow":
+        import tensorflow as tf
+
+        return [device.name for device in tf.config.list_logical_devices("GPU")]
+    import jax
+
+    found = jax.devices()
+    return found if len(found) > 1 or found[0].platform != "cpu" else []
+
+
+def device_name(device):
+    return device if isinstance(device, str) else f"{device.platform}:{device.id}"
+
+
+@contextlib.contextmanager
+def job_device():
+    """Run the enclosed job on a device of the process's pool, taken for the job and given back after it
+    (also when it fails); yields the device's name, or None where there are no devices to choose from. A
+    job inside another in the same thread runs on the outer one's device."""
+    global _pool
+    with _configured:
+        if _pool is None:
+            found = devices()
+            _pool = queue.Queue() if found else False
+            for device in found:
+                _pool.put(device)
+    if _pool is False or current_device() is not None:
+        yield current_device()
+        return
+    device = _pool.get()
+    _job.device = device_name(device)
+    try:
+        with _placed_on(device):
+            yield _job.device
+    finally:
+        _job.device = None
+        _pool.put(device)
+
+
+def current_device():
+    """The name of the device the job in this thread runs on, or None."""
+    return getattr(_job, "device", None)
+
+
+def _placed_on(device):
+    if check_keras_backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.device(device)
+    import jax
+
+    return jax.default_device(device)
+
+
+def deterministic():
+    """Whether TensorFlow is asked for deterministic ops: on the CPU, where every op has such a kernel; not
+    with GPUs, where some ops have none and would fail the job."""
+    return check_keras_backend() != "tensorflow" or not devices()
 
 
 def configure_threads(threads):
@@ -56,5 +128,6 @@ def configure_threads(threads):
                 tf.config.threading.set_inter_op_parallelism_threads(_threads)
             except RuntimeError:  # the process ran TensorFlow before the first job: its pools stay
                 _threads = tf.config.threading.get_intra_op_parallelism_threads() or _threads
-            tf.config.experimental.enable_op_determinism()  # same inputs, same bits, for every job
+            if deterministic():
+                tf.config.experimental.enable_op_determinism()  # same inputs, same bits, for every job
         return _threads

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from . import ascent, model, patterns, precursor, selection, settings, storage
-from .results import Scoring, StartResult
+from .results import Scoring, Screen, StartResult
 
 
 def conv_flops(chain, shape=None):
@@ -117,7 +117,7 @@ def matmul_rate(size=2048, repeats=5):
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-CNN_RULES = ("train_cnn", "find_examples", "score_precursor", "optimize_oips")
+CNN_RULES = ("train_cnn", "find_examples", "screen_patterns", "score_precursor", "optimize_oips")
 
 
 def workflow_times(results):
@@ -243,6 +243,8 @@ def _job_compute(results, relative, job_seconds):
         )
         runs = result.strategies.values()
         return sum(s.seconds for s in runs), sum(s.image_steps - scoring for s in runs)
+    if rule == "screen_patterns":
+        return Screen.load(results.joinpath("maps", *wildcards, "screen.npz")).seconds, 0
     if rule in ("train_cnn", "find_examples"):
         return job_seconds, 0
     return 0.0, 0

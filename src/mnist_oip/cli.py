@@ -3,7 +3,10 @@
 mnist-oip score    --model results/model/cnn.keras --map 5 --out scores.npy   (its record: scoring.json beside)
 mnist-oip select   --scores scores.npy --out seeds.npz
 mnist-oip optimize --model results/model/cnn.keras --map 5 --seeds seeds.npz --out oips/
-mnist-oip compare-precursor results/ halving/results/
+mnist-oip compare-precursor exhaustive/results/ results/
+mnist-oip compare-searches results/ levels5/results/ grid4/results/ --out searches.json --figure searches.png
+mnist-oip score-prediction exhaustive/results/ --maps 0 17 42 --out prediction.json
+mnist-oip devices    (the backend, the devices the workflow will use, one map's scoring timed on each)
 """
 
 import argparse
@@ -14,56 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, jobs, settings, storage
-from .results import START_KINDS, Scoring, StartResult
+from . import backend, experiments, jobs, settings, storage
+from .results import START_KINDS, Scoring, Screen
 
 ERRORS = (settings.ConfigError, storage.StorageError, backend.BackendError, OSError, ValueError, RuntimeError)
-
-
-def compare_precursor(exhaustive, other):
-    """Per map, how many of the exhaustive run's seeds the other run kept, its best loss after full
-    optimization from its seeds against the exhaustive one's, and the image-steps each spent: in all (the
-    scoring and the seeds' ascent) and in the scoring alone."""
-    rows = []
-    for result_path in sorted(Path(exhaustive, "maps").glob("*/*/precursor.json")):
-        folder = result_path.parent.relative_to(exhaustive)
-        theirs = Path(other) / folder
-        if not (theirs / "precursor.json").exists():
-            continue
-        a, b = (StartResult.load(f / "precursor.npz") for f in (result_path.parent, theirs))
-        seeds_a, seeds_b = (
-            storage.load_npz(f / "seeds.npz", required=("indices",)) for f in (result_path.parent, theirs)
-        )
-        scoring_a, scoring_b = (Scoring.load(f / "scoring.json") for f in (result_path.parent, theirs))
-        plain_a, plain_b = a.strategies["precursor"], b.strategies["precursor"]
-        rows.append(
-            {
-                "map": a.map,
-                "seeds": len(seeds_a["indices"]),
-                "seeds_kept": len(set(seeds_a["indices"].tolist()) & set(seeds_b["indices"].tolist())),
-                "best_loss_exhaustive": plain_a.best_loss,
-                "best_loss_other": plain_b.best_loss,
-                "image_steps_ratio": plain_b.image_steps / plain_a.image_steps,
-                "scoring_image_steps_ratio": scoring_b.image_steps / scoring_a.image_steps,
-            }
-        )
-    if not rows:
-        raise storage.StorageError(
-            f"compare-precursor: no map has results under both {exhaustive}/maps and {other}/maps"
-        )
-    kept = [r["seeds_kept"] for r in rows]
-    diff = [r["best_loss_other"] - r["best_loss_exhaustive"] for r in rows]
-    return {
-        "maps": len(rows),
-        "median_seeds_kept": float(np.median(kept)),
-        "min_seeds_kept": int(min(kept)),
-        "maps_with_all_seeds_kept": int(sum(r["seeds_kept"] == r["seeds"] for r in rows)),
-        "maps_best_loss_lower": int(sum(d < -1e-6 for d in diff)),
-        "median_best_loss_difference": float(np.median(diff)),
-        "image_steps_ratio": float(np.median([r["image_steps_ratio"] for r in rows])),
-        "scoring_image_steps_ratio": float(np.median([r["scoring_image_steps_ratio"] for r in rows])),
-        "per_map": rows,
-    }
 
 
 def parser():
@@ -78,7 +35,8 @@ def parser():
     score = commands.add_parser("score", help="score every precursor pattern for one map")
     score.add_argument("--model", required=True, help="a trained .keras model")
     score.add_argument("--map", type=int, required=True, help="map index in the layer")
-    score.add_argument("--out", required=True, help="scores file to write (.npy); scoring.json goes beside it")
+    score.add_argument("--out", required=True, help="scores file to write (.npy); scoring.json goes beside it, "
+                       "and the layer's screen.npz where halving starts with the forward screen")  # fmt: skip
 
     select = commands.add_parser("select", help="pick the best patterns of a scores file as seeds")
     select.add_argument("--scores", required=True, help="a scores file from `score`")
@@ -94,21 +52,51 @@ def parser():
     compare.add_argument("exhaustive", help="results folder of the reference run")
     compare.add_argument("other", help="results folder of the run to compare, e.g. with strategy halving")
     compare.add_argument("--out", help="also write the comparison here (.json)")
+
+    searches = commands.add_parser("compare-searches", help="compare the precursor's OIPs of finer searches")
+    searches.add_argument("runs", nargs="+", help="results folders: the default search first, then finer ones")
+    searches.add_argument("--out", help="also write the comparison here (.json)")
+    searches.add_argument("--figure", help="draw the maps each finer search recovers or improves (.png)")
+
+    devices = commands.add_parser(
+        "devices", help="the backend, the devices the workflow will use, and one map's scoring timed on each"
+    )
+    devices.add_argument("--model", help="a .keras model (default: the blog's CNN, untrained)")
+    devices.add_argument("--map", type=int, default=0, help="map index in the layer (default 0)")
+
+    prediction = commands.add_parser(
+        "score-prediction", help="how well the precursor's score predicts a pattern's loss after the full ascent"
+    )
+    prediction.add_argument("run", help="results folder of a run with exhaustive scoring (every pattern scored)")
+    prediction.add_argument("--maps", type=int, nargs="+", required=True, help="map indices to study")
+    prediction.add_argument("--sample", type=int, default=200, help="patterns across the score range per map")
+    prediction.add_argument("--out", help="also write the figures here (.json)")
     return main
 
 
 def run(args):
     if args.command == "compare-precursor":
-        report = compare_precursor(args.exhaustive, args.other)
-        if args.out:
-            storage.save_json(args.out, report)
-        print(json.dumps({k: v for k, v in report.items() if k != "per_map"}, indent=2))
-        return
+        return report(experiments.compare_precursor(args.exhaustive, args.other), args.out)
+    if args.command == "compare-searches":
+        found, images = experiments.compare_searches(args.runs)
+        if args.figure:
+            from . import figures
+
+            figures.search_comparison(found, images, args.figure)
+        return report(found, args.out)
     config = settings.load(settings.read_config(args.config))
     layer = args.layer or config.maps.layers[0]
     if args.layer is None and len(config.maps.layers) > 1:
         raise settings.ConfigError(f"maps.layer lists {', '.join(config.maps.layers)}: choose one with --layer")
+    if args.command == "devices":
+        return report(time_devices(args, config, layer), None)
+    if args.command == "score-prediction":
+        return report(score_prediction(args, config, layer), args.out, hide=("scores_sample", "losses_sample"))
     if args.command == "score":
+        screen = Path(args.out).with_name("screen.npz") if config.precursor.screens else None
+        if screen:
+            jobs.screen_patterns(cnn=args.model, layer=layer, precursor=config.precursor, ascent=config.ascent,
+                                 compute=config.compute, out_screen=screen)  # fmt: skip
         jobs.score_precursor(
             cnn=args.model,
             layer=layer,
@@ -117,6 +105,7 @@ def run(args):
             ascent=config.ascent,
             out_scores=args.out,
             out_scoring=Path(args.out).parent / "scoring.json",
+            screen=screen,
         )
     elif args.command == "select":
         jobs.select_seeds(scores=args.scores, precursor=config.precursor, out_seeds=args.out)
@@ -134,6 +123,69 @@ def run(args):
                 out_result=Path(args.out, f"{start}.npz"),
                 out_summary=Path(args.out, f"{start}.json"),
             )
+
+
+def score_prediction(args, config, layer):
+    """`experiments.score_prediction` for each map asked for, on the run's model and exhaustive scores."""
+    run = Path(args.run)
+    climb = jobs.layer_ascent(run / "model/cnn.keras", layer, config.ascent.step_size)
+    found = {}
+    for index in args.maps:
+        folder = run / "maps" / layer / str(index)
+        scores = storage.load_npy(folder / "scores.npy")
+        scoring = experiments.search_label(Scoring.load(folder / "scoring.json"))
+        if scores.shape != (config.precursor.count,) or not np.isfinite(scores).all():
+            raise storage.StorageError(
+                f"{folder}/scores.npy: needs every pattern's score of the config's precursor "
+                f"({config.precursor.count} patterns, exhaustive scoring); the run scored {scoring}"
+            )
+        found[index] = experiments.score_prediction(climb.map(index), config.precursor, scores,
+                                                    args.sample, steps=config.oip.steps)  # fmt: skip
+    return found
+
+
+def time_devices(args, config, layer):
+    """The backend and its devices, and the config's precursor scoring of one map timed on each device in
+    turn (the layer's screen first, where halving starts with it): what to compare with docs/performance.md."""
+    import os
+    import platform
+    import tempfile
+
+    names = [backend.device_name(d) for d in backend.devices()]
+    found = {"backend": backend.check_keras_backend(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+             "devices": names or ["the CPU, no devices to choose from"], "scoring": {}}  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        cnn = args.model
+        if cnn is None:
+            from . import model
+
+            cnn = Path(folder, "cnn.keras")
+            model.build_cnn(config.model.filters, config.model.dense_units, config.model.l2).save(cnn)
+        settings_of = {"cnn": cnn, "layer": layer, "precursor": config.precursor, "ascent": config.ascent}
+        screen = Path(folder, "screen.npz") if config.precursor.screens else None
+        scoring = Path(folder, "scoring.json")
+        backend.configure_threads(os.cpu_count())
+        for _ in names or [None]:  # the pool hands out its devices in turn
+            with backend.job_device() as device:
+                if screen:
+                    jobs.screen_patterns(**settings_of, compute=config.compute, out_screen=screen)
+                jobs.score_precursor(**settings_of, map_index=args.map, out_scores=Path(folder, "scores.npy"),
+                                     out_scoring=scoring, screen=screen)  # fmt: skip
+            done = Scoring.load(scoring)
+            timed = {"scoring_seconds": done.seconds, "image_steps_per_second": done.image_steps / done.seconds}
+            if screen:
+                timed["screen_seconds"] = Screen.load(screen).seconds
+            found["scoring"][device or "CPU"] = timed
+    return found
+
+
+def report(found, out, hide=("per_map",)):
+    """Write `found` to `out` where given; print it without the long `hide` parts."""
+    if out:
+        storage.save_json(out, found)
+    shown = {k: ({kk: vv for kk, vv in v.items() if kk not in hide} if isinstance(v, dict) else v)
+             for k, v in found.items() if k not in hide}  # fmt: skip
+    print(json.dumps(shown, indent=2))
 
 
 def main(argv=None):

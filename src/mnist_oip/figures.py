@@ -90,6 +90,31 @@ def gallery(layer, best, path, contrast=False, columns=16):
     _save(fig, path)
 
 
+def search_comparison(found, images, path, contrast=False, most=24):
+    """The maps that a finer search recovers or improves (a `compare_searches` report and its best OIPs), up
+    to `most` of them: a row per map, the best precursor OIP of each search side by side with its loss."""
+    labels, rows = found["searches"], {(r["layer"], r["map"]): r for r in found["per_map"]}
+    plain = [f["precursor"] for f in found["finer"].values()]
+    chosen = sorted({m for f in plain for m in f["recovers"] + f["improves"]})
+    keys = [key for key in rows if key[1] in chosen][:most]
+    if not keys:
+        keys = list(rows)[:1]
+    fig = Figure(figsize=(1.6 * len(labels) + 0.6, 1.5 * len(keys) + 0.6), layout="constrained")
+    axes = fig.subplots(len(keys), len(labels), squeeze=False)
+    for (layer, index), row_axes in zip(keys, axes):
+        for label, ax in zip(labels, row_axes):
+            loss = rows[(layer, index)][f"{label} best_loss"]
+            shown = display(images[((layer, index), label, "")], contrast)
+            ax.imshow(shown if loss > 0 else np.zeros_like(shown), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"map {index}: {loss:.3g}" if loss > 0 else f"map {index}: none", fontsize=7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for label, ax in zip(labels, axes[0]):
+        ax.set_title(f"{label}\n{ax.get_title()}", fontsize=7)
+    fig.suptitle("best precursor OIP per search (map: loss), the maps a finer search recovers or improves", fontsize=9)
+    _save(fig, path)
+
+
 def class_profiles(examples, read_as, path):
     """A layer's maps (columns, similar profiles side by side) by class (rows): each map's mean activation
     per class of held-out images, scaled to the map's largest; a dot marks the class the CNN reads in the

@@ -1,9 +1,12 @@
 """One function per workflow stage, from files to the library and back: what the rules and `mnist-oip` call.
 
 Jobs run as threads of one long-lived process (the Snakemake process, or `mnist-oip`), so the framework,
-the trained model and each layer's compiled ascent are loaded once and shared by every map's job.
+the trained model and each layer's compiled ascent are loaded once per device and shared by every map's
+job; a job that runs the CNN (`cnn_job`) takes a device of the process's pool for its run.
 """
 
+import functools
+import inspect
 import os
 import threading
 import time
@@ -12,12 +15,30 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, data, faults, storage
-from .results import LayerExamples, MapResult, Scoring, StartResult, StrategyResult, strategy_names
+from .results import LayerExamples, MapResult, Scoring, Screen, StartResult, StrategyResult, strategy_names
 
 log = storage.LOGGER.info
 _cache_lock = threading.Lock()
-_models = {}  # resolved path -> (mtime, model)
-_ascents = {}  # (path, mtime, layer, step size, precision) -> LayerAscent
+_models = {}  # (resolved path, device) -> (mtime, model)
+_ascents = {}  # (path, device, mtime, layer, step size, precision) -> LayerAscent
+
+
+def cnn_job(job):
+    """A job that runs the CNN: the framework's threads sized for the process (`cores`), then a device of
+    the pool taken for the job's run, named in its log."""
+
+    @functools.wraps(job)
+    def on_device(*args, cores=1, **kwargs):
+        backend.configure_threads(cores)
+        with backend.job_device() as device:
+            if device is not None:
+                log(f"on device {device}")
+            return job(*args, **kwargs)
+
+    signature = inspect.signature(job)
+    cores = inspect.Parameter("cores", inspect.Parameter.KEYWORD_ONLY, default=1)
+    on_device.__signature__ = signature.replace(parameters=[*signature.parameters.values(), cores])
+    return on_device
 
 
 def prepare_dataset(*, dataset, out_arrays, out_info):
@@ -28,10 +49,10 @@ def prepare_dataset(*, dataset, out_arrays, out_info):
     log(f"{info['train_count']} training and {info['test_count']} test images from {info['source']}")
 
 
-def train_cnn(*, arrays, info, model, training, out_cnn, out_history, cores=1):
+@cnn_job
+def train_cnn(*, arrays, info, model, training, out_cnn, out_history):
     from . import model as cnn_model
 
-    backend.configure_threads(cores)
     stats = storage.load_json(info)
     split = storage.load_npz(arrays, required=("x_train", "y_train", "x_test", "y_test"))
     if len(split["y_train"]) < training.batch_size:
@@ -63,43 +84,45 @@ def train_cnn(*, arrays, info, model, training, out_cnn, out_history, cores=1):
 def loaded_model(cnn_path):
     """A saved model, loaded and checked once per process (again when its file changes)."""
     with _cache_lock:
-        return _loaded_model(cnn_path)[2]
+        return _loaded_model(cnn_path)[3]
 
 
 def _loaded_model(cnn_path):
-    """(resolved path, its modification time, the model); the caller holds the cache lock."""
+    """(resolved path, the job's device, the file's modification time, the model on that device); the
+    caller holds the cache lock."""
     from . import model
 
-    path = str(Path(cnn_path).resolve())
+    path, device = str(Path(cnn_path).resolve()), backend.current_device()
     mtime = os.stat(path).st_mtime_ns
-    if _models.get(path, (None,))[0] != mtime:  # a new model file: forget the old one's ascents
+    if _models.get((path, device), (None,))[0] != mtime:  # a new model file: forget the old one's ascents
         cnn = model.load_model(path)
         model.check_image_model(cnn, cnn_path)
-        _models[path] = (mtime, cnn)
-        for old in [k for k in _ascents if k[0] == path]:
+        _models[(path, device)] = (mtime, cnn)
+        for old in [k for k in _ascents if k[:2] == (path, device)]:
             del _ascents[old]
-    return path, mtime, _models[path][1]
+    return path, device, mtime, _models[(path, device)][1]
 
 
 def layer_ascent(cnn_path, layer, step_size, precision="float32"):
-    """The compiled ascent of a layer of a saved model, built once per process and shared by its jobs."""
+    """The compiled ascent of a layer of a saved model, built once per process and device and shared by the
+    jobs that run there."""
     from . import ascent
 
     with _cache_lock:
-        path, mtime, cnn = _loaded_model(cnn_path)
-        key = (path, mtime, layer, float(step_size), precision)
+        path, device, mtime, cnn = _loaded_model(cnn_path)
+        key = (path, device, mtime, layer, float(step_size), precision)
         if key not in _ascents:
             _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision)
         return _ascents[key]
 
 
-def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None, held_out=None, cores=1):
+@cnn_job
+def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None, held_out=None):
     """The held-out images that drive each map of `layer` most, and its class profile, from one forward
     pass: the test split of the prepared data set (`arrays`, `info`), or a user's `held_out` .npz."""
     from . import examples as dataset_examples
     from . import model
 
-    backend.configure_threads(cores)
     network = loaded_model(cnn)
     if held_out is None:
         stats = storage.load_json(info)
@@ -117,16 +140,48 @@ def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None,
     )
 
 
-def score_precursor(*, cnn, layer, map_index, precursor, ascent, out_scores, out_scoring, cores=1):
+@cnn_job
+def screen_patterns(*, cnn, layer, precursor, ascent, compute, out_screen):
+    """The forward screen of the precursor's patterns for every map of `layer` (halving's first round)."""
     from . import precursor as scoring
 
-    backend.configure_threads(cores)
+    climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision)
+    done = scoring.screen_patterns(climb, precursor, compute.screen_batch_size)
+    done.save(out_screen)
+    log(f"screen done: {done.patterns} patterns through {len(done.indices)} maps in {done.seconds:.1f} s")
+
+
+def screened(screen, precursor, layer, map_index):
+    """The patterns the layer's screen (a `screen.npz`) passes on to map `map_index`, and whether the map is
+    climbed by its pre-activation; checked against the settings the scoring runs with."""
+    from .precursor import rounds
+
+    found = Screen.load(screen)
+    keep = rounds(precursor.count, precursor)[1][0]
+    if (found.layer, found.patterns, found.indices.shape[1]) != (layer, precursor.count, keep):
+        raise storage.StorageError(
+            f"{screen}: a screen of {found.patterns} patterns for {found.layer} passing {found.indices.shape[1]} "
+            f"on, but the precursor settings ask for {precursor.count} for {layer} passing {keep} on"
+        )
+    if not 0 <= map_index < len(found.indices):
+        raise storage.StorageError(f"{screen}: no map {map_index}; the screen covers maps 0..{len(found.indices) - 1}")
+    return found.survivors(map_index), bool(found.pre_activation[map_index])
+
+
+@cnn_job
+def score_precursor(*, cnn, layer, map_index, precursor, ascent, out_scores, out_scoring, screen=None):
+    """Score the precursor's patterns for one map; where halving starts with the layer's screen, the patterns
+    it passes on to the map from `screen`."""
+    from . import precursor as scoring
+
     faults.inject(map_index)
-    climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision).map(map_index)
-    done = scoring.score_patterns(climb, precursor, ascent.batch_size, out_scores)
+    layer_climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision)
+    survivors, pre_activation = screened(screen, precursor, layer, map_index) if precursor.screens else (None, False)
+    climb = layer_climb.map(map_index, pre_activation)
+    done = scoring.score_patterns(climb, precursor, ascent.batch_size, out_scores, survivors)
     faults.stall(map_index)
     done.save(out_scoring)
-    log(f"scoring done: {done.image_steps} image-steps in {done.seconds:.1f} s")
+    log(f"scoring done: {done.image_steps} image-steps in {done.seconds:.1f} s ({done.objective})")
 
 
 def select_seeds(*, scores, precursor, out_seeds):
@@ -154,9 +209,8 @@ def starts_of(start, *, map_index, oip, shape, seeds=None):
     return patterns.upscale(storage.load_npz(seeds, required=("coarse",))["coarse"], shape)
 
 
-def optimize_oips(
-    *, cnn, layer, map_index, start, oip, ascent, out_result, out_summary, seeds=None, scoring=None, cores=1
-):
+@cnn_job
+def optimize_oips(*, cnn, layer, map_index, start, oip, ascent, out_result, out_summary, seeds=None, scoring=None):
     """Full ascent of one start kind's images for one map, with and (where asked) without the warm start.
 
     Every image of the job climbs in one batch: the warm-started copies first get `warm_steps` on the map's
@@ -168,7 +222,6 @@ def optimize_oips(
 
     from . import model
 
-    backend.configure_threads(cores)
     layer_climb = layer_ascent(cnn, layer, ascent.step_size)
     post, pre = layer_climb.map(map_index), layer_climb.map(map_index, pre_activation=True)
     shape = layer_climb.input_shape

@@ -44,9 +44,12 @@ def build_cnn(filters=(32, 64, 128), dense_units=70, l2=0.001):
 
 
 def seed_everything(seed):
-    """Same seed, same weights and batches: seed every generator and ask the backend for deterministic ops."""
+    """Same seed, same weights and batches: seed every generator and, on the CPU, ask the backend for
+    deterministic ops."""
+    from . import backend
+
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow" and backend.deterministic():
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()

@@ -30,16 +30,15 @@ def upscale(coarse, shape=SHAPE):
     """Coarse images, (n, gh, gw) grey or (n, gh, gw, channels), to (n, *shape) by bicubic interpolation,
     grey repeated over the channels, each image standardized on its own.
 
-    Runs on the Keras backend, so on the accelerator where there is one. A flat image becomes all zeros.
+    Runs on the Keras backend, so on the accelerator where there is one, and inside a compiled function.
+    A flat image becomes all zeros.
     """
     from keras import ops
 
-    coarse = np.asarray(coarse, np.float32)
-    if coarse.ndim == 3:
-        coarse = coarse[..., None]
-    images = ops.image.resize(
-        ops.convert_to_tensor(coarse), shape[:2], interpolation="bicubic", data_format="channels_last"
-    )
+    coarse = ops.convert_to_tensor(coarse, "float32")
+    if len(coarse.shape) == 3:
+        coarse = ops.expand_dims(coarse, -1)
+    images = ops.image.resize(coarse, shape[:2], interpolation="bicubic", data_format="channels_last")
     if coarse.shape[-1] != shape[2]:
         images = ops.repeat(images, shape[2], axis=-1)
     return standardize_each(images)

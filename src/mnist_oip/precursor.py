@@ -5,6 +5,12 @@ pattern `halving_steps[0]` steps, keeps the best `halving_keep` share, takes tho
 steps from their pattern, and so on; the last round's survivors reach the full `steps`. A round takes its
 survivors on from where the last round left them (the ascent is deterministic, so that is the same as
 starting again from the pattern), unless it asks for fewer steps than the last: then it starts again.
+
+A first round of 0 steps is the forward pass alone, and every map of a layer sees the same patterns: one
+`screen_patterns` pass through the layer ranks them for all its maps at once, and each map's scoring takes
+its share of them on (`score_patterns(..., screened=...)`). A pattern that leaves a map at 0 everywhere has
+no gradient and never rises, so the screen drops only patterns that rank below the live ones; a map that no
+pattern activates is ranked and climbed by its pre-activation, the warm start's signal, instead.
 """
 
 import math
@@ -13,7 +19,7 @@ import time
 import numpy as np
 
 from . import patterns, selection, storage
-from .results import Scoring
+from .results import Scoring, Screen
 
 log = storage.LOGGER.info
 
@@ -23,9 +29,9 @@ def rounds(count, precursor):
     if precursor.strategy == "exhaustive":
         return [(count, precursor.steps)]
     plan, alive = [], count
-    for steps in precursor.halving_steps:
+    for number, steps in enumerate(precursor.halving_steps):
         plan.append((alive, steps))
-        alive = math.ceil(alive * precursor.halving_keep)
+        alive = math.ceil(alive * precursor.kept_share(number))
     return [*plan, (alive, precursor.steps)]
 
 
@@ -51,9 +57,40 @@ def survivor_bytes(count, precursor, image_shape=patterns.SHAPE):
     return 2 * largest * math.prod(image_shape) * 4
 
 
-def score_patterns(ascent, precursor, batch_size, scores_path):
+def screen_patterns(layer_ascent, precursor, batch_size):
+    """The forward screen of every pattern for every map of the layer: a `Screen` with, per map, the
+    patterns that go on to halving's second round. Memory is bounded per map, not per pattern."""
+    grid, levels, count = precursor.grid, precursor.levels, precursor.count
+    keep = rounds(count, precursor)[1][0]
+    label = f"{layer_ascent.layer} screen"
+    log(f"{label}: {count} patterns ({len(levels)} levels on a {grid}x{grid} grid) through "
+        f"{layer_ascent.maps} maps, the best {keep} of each go on")  # fmt: skip
+    activation, pre_activation = (selection.ColumnTop(layer_ascent.maps, keep) for _ in range(2))
+    start = reported = time.perf_counter()
+    for first in range(0, count, batch_size):
+        last = min(first + batch_size, count)
+        post, pre = layer_ascent.screen(patterns.coarse_patterns(np.arange(first, last), grid, levels))
+        activation.add(first, post)
+        pre_activation.add(first, pre)
+        now = time.perf_counter()
+        if now - reported >= 60 or last == count:
+            log(f"{label}: {last}/{count} patterns, {now - start:.1f} s, {last / (now - start):.0f}/s")
+            reported = now
+    indices, scores = activation.result()
+    dead = scores[:, 0] <= 0  # not one pattern activates the map
+    pre_indices, pre_scores = pre_activation.result()
+    indices[dead], scores[dead] = pre_indices[dead], pre_scores[dead]
+    if dead.any():
+        log(f"{label}: no pattern activates maps {np.flatnonzero(dead).tolist()}: ranked by pre-activation")
+    return Screen(layer_ascent.layer, count, indices, scores, dead, time.perf_counter() - start)
+
+
+def score_patterns(ascent, precursor, batch_size, scores_path, screened=None):
     """Write the score of every pattern to `scores_path` (.npy, float32): its loss after the last round it
     reached, NaN for patterns that halving dropped before the last round. Returns what it did, a `Scoring`.
+
+    Where the first round is the layer's screen, `screened` holds the indices it passes on for this map,
+    and scoring starts at the second round.
 
     Patterns are generated batch by batch from their index and scores go straight to a memory-mapped
     file whose space is reserved first, so memory does not grow with the number of patterns; halving
@@ -61,17 +98,22 @@ def score_patterns(ascent, precursor, batch_size, scores_path):
     """
     grid, levels, count = precursor.grid, precursor.levels, precursor.count
     plan = rounds(count, precursor)
+    if precursor.screens != (screened is not None):
+        raise ValueError("scoring takes the screen's patterns on exactly where halving's first round is 0 steps")
     log(
         f"{ascent.label}: {count} patterns ({len(levels)} levels on a {grid}x{grid} grid), {precursor.strategy}: "
         + ", then ".join(f"{n} to {s} steps" for n, s in plan)
+        + (" (the first round: the layer's screen)" if screened is not None else "")
         + f" = {image_steps(count, precursor)} image-steps"
     )
     start = time.perf_counter()
     with storage.atomic_path(scores_path, ".npy") as tmp:
         scores = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(count,))
         storage.reserve(tmp, scores.offset + scores.nbytes)
-        alive, images, done = None, None, 0  # every pattern, from its grid pattern
+        alive, images, done = screened, None, 0  # every pattern, or the screen's, from its grid pattern
         for number, (n, steps) in enumerate(plan):
+            if number == 0 and screened is not None:
+                continue
             if number:
                 scores[:] = np.nan
             going_on = plan[number + 1][0] if number + 1 < len(plan) else 0
@@ -82,7 +124,8 @@ def score_patterns(ascent, precursor, batch_size, scores_path):
         scores.flush()
         del scores
     seconds = time.perf_counter() - start
-    return Scoring(precursor.strategy, count, image_steps(count, precursor), seconds)
+    objective = "pre_activation" if ascent.pre_activation else "activation"
+    return Scoring(precursor.strategy, count, image_steps(count, precursor), seconds, objective, grid, list(levels))
 
 
 class _Round:

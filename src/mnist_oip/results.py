@@ -3,7 +3,8 @@
 Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), and per start kind a
 `StartResult` (`<start>.npz` with the images, `<start>.json` with the figures): its strategies, each a
 `StrategyResult`. `MapResult` puts a map's start kinds together for the figures and the summary.
-Per layer: `LayerExamples` (`examples.npz`), the held-out images that drive each map and its class profile.
+Per layer: `Screen` (`screen.npz`), the patterns the forward screen passes on to each map's scoring, and
+`LayerExamples` (`examples.npz`), the held-out images that drive each map and its class profile.
 """
 
 import dataclasses
@@ -26,12 +27,17 @@ def strategy_names(start, warm_start):
 
 @dataclasses.dataclass(frozen=True)
 class Scoring:
-    """What scoring a map's precursor patterns did: patterns, ascent steps summed over patterns, seconds."""
+    """What scoring a map's precursor patterns did: patterns (`levels` on a `grid`), ascent steps summed over
+    patterns, seconds, and the objective it climbed: the map's activation, or its pre-activation where no
+    pattern activates it."""
 
     strategy: str
     patterns: int
     image_steps: int
     seconds: float
+    objective: str = "activation"
+    grid: int | None = None
+    levels: list | None = None
 
     def save(self, path):
         storage.save_json(path, dataclasses.asdict(self))
@@ -165,3 +171,36 @@ class LayerExamples:
         names = [f.name for f in dataclasses.fields(cls)]
         arrays = storage.load_npz(path, required=names)
         return cls(**{name: arrays[name] for name in names} | {"layer": str(arrays["layer"])})
+
+
+@dataclasses.dataclass
+class Screen:
+    """The forward screen of a layer's precursor patterns: per map (rows, in map order) the patterns it passes
+    on to the map's ascent rounds, best first, and their scores (mean activation). `pre_activation` marks the
+    maps that no pattern activates: their patterns are ranked, and then climbed, by the pre-activation."""
+
+    layer: str
+    patterns: int
+    indices: np.ndarray
+    scores: np.ndarray
+    pre_activation: np.ndarray
+    seconds: float
+
+    def survivors(self, map_index):
+        """The patterns that go on for map `map_index`, in index order."""
+        return np.sort(self.indices[map_index])
+
+    def save(self, path):
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        storage.save_npz(path, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        names = [f.name for f in dataclasses.fields(cls)]
+        arrays = storage.load_npz(path, required=names)
+        scalars = {
+            "layer": str(arrays["layer"]),
+            "patterns": int(arrays["patterns"]),
+            "seconds": float(arrays["seconds"]),
+        }
+        return cls(**{name: arrays[name] for name in names} | scalars)

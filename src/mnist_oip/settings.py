@@ -61,14 +61,14 @@ class Maps:
         return (self.layer,) if isinstance(self.layer, str) else self.layer
 
 
+SELECTION_ONLY = {"only_for": "selection"}  # field metadata: a precursor key that scoring does not read
+RANDOM_ONLY = {"only_for": "random"}  # field metadata: an oip key that precursor starts do not read
+
+
 @dataclasses.dataclass(frozen=True)
 class Ascent:
     step_size: float
     batch_size: int
-
-
-SELECTION_ONLY = {"only_for": "selection"}  # field metadata: a precursor key that scoring does not read
-RANDOM_ONLY = {"only_for": "random"}  # field metadata: an oip key that precursor starts do not read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,12 +79,29 @@ class Precursor:
     keep: int = dataclasses.field(metadata=SELECTION_ONLY)
     strategy: str
     halving_steps: tuple[int, ...]
-    halving_keep: float
+    halving_keep: float | tuple[float, ...]  # one share for every round, or one per round
     precision: str
 
     @property
     def count(self):
         return patterns.pattern_count(self.grid, self.levels)
+
+    @property
+    def screens(self):
+        """Whether halving's first round is the forward pass alone: the layer's screen, one job for all maps."""
+        return self.strategy == "halving" and self.halving_steps[0] == 0
+
+    def screen_params(self):
+        """What the layer's screen reads of these settings, for the rule's params: a change reruns it."""
+        from .precursor import rounds  # numpy only
+
+        passed_on = rounds(self.count, self)[1][0]
+        return {"grid": self.grid, "levels": list(self.levels), "passed_on": passed_on, "precision": self.precision}
+
+    def kept_share(self, round_number):
+        """The share of patterns that halving round `round_number` (0, 1, ...) takes on to the next."""
+        shares = self.halving_keep
+        return shares[round_number] if isinstance(shares, tuple) else shares
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +133,10 @@ class Figures:
 
 @dataclasses.dataclass(frozen=True)
 class Compute:
+    """How the work is spread over the machine: no result depends on it, so changing it reruns nothing."""
+
     gpu: str | bool
+    screen_batch_size: int
 
 
 SECTIONS = {
@@ -229,12 +249,12 @@ def _strict_types(value, schema, path):
     """What JSON Schema lets through: floats where integers belong, and numbers or booleans given as text
     (as `--config key=value` with a dotted key delivers them)."""
     key = ".".join(map(str, path)) or "(top level)"
-    types = schema.get("type", [])
-    types = [types] if isinstance(types, str) else types
+    types = [t for alternative in [schema, *schema.get("oneOf", [])] for t in _listed(alternative.get("type", []))]
     if "integer" in types and isinstance(value, float) and value.is_integer():  # 7.5 the schema refuses itself
         return [f"  {key}: {value!r} is a float; write a whole number without a decimal point ({int(value)})"]
-    if isinstance(value, str) and {"integer", "number", "boolean"} & set(types):
-        wanted = " or ".join(types)
+    scalars = [t for t in types if t in ("integer", "number", "boolean")]
+    if isinstance(value, str) and scalars and "string" not in types:
+        wanted = " or ".join(scalars)
         article = "an" if wanted[0] in "aeiou" else "a"
         problem = f"  {key}: {value!r} is text where {article} {wanted} belongs (quoted in YAML, or nested in "
         return [problem + "--config, which delivers nested values as text: put it in a --configfile)"]
@@ -248,6 +268,10 @@ def _strict_types(value, schema, path):
         for i, child in enumerate(value):
             problems += _strict_types(child, items or {}, (*path, i))
     return problems
+
+
+def _listed(types):
+    return [types] if isinstance(types, str) else list(types)
 
 
 def _describe(error):
@@ -264,6 +288,8 @@ def _describe(error):
         return f"  {key}: {error.instance!r} is neither 'all' nor a list of distinct map indices >= 0"
     if error.validator == "oneOf" and key == "maps.layer":
         return f"  {key}: {error.instance!r} is neither a layer's name nor a list of distinct layer names"
+    if error.validator == "oneOf" and key == "precursor.halving_keep":
+        return f"  {key}: {error.instance!r} is neither a share between 0 and 1 nor a list of them, one per round"
     if key == "precursor.grid" and error.validator == "minimum":
         return f"  {key}: {error.message}: on a 1x1 grid every pattern is flat and standardizes to zeros"
     return f"  {key}: {error.message}"
@@ -309,6 +335,12 @@ def check_precursor(precursor, image_shape=architecture.BLOG_INPUT):
     from .precursor import rounds, survivor_bytes  # numpy only
 
     count = precursor.count
+    shares = precursor.halving_keep
+    if isinstance(shares, tuple) and len(shares) != len(precursor.halving_steps):
+        raise ConfigError(
+            f"precursor.halving_keep: {len(shares)} shares for the {len(precursor.halving_steps)} rounds of "
+            f"halving_steps {list(precursor.halving_steps)}; give one per round, or one number for all"
+        )
     if count > MAX_PATTERNS:
         exponent = precursor.grid**2 * math.log10(len(precursor.levels))
         raise ConfigError(

@@ -80,6 +80,13 @@ def precursor_inputs(wildcards):
     }
 
 
+def screen_input(wildcards):
+    """The layer's forward screen, where halving starts with it."""
+    if not SETTINGS.precursor.screens:
+        return {}
+    return {"screen": rules.screen_patterns.output.screen}
+
+
 def maps_of(layer, patterns):
     """`patterns` for every map of `layer` the config asks for, map by map."""
     return [

@@ -1,5 +1,34 @@
+if SETTINGS.precursor.screens:
+
+    rule screen_patterns:
+        input:
+            cnn=CNN,
+        output:
+            screen="results/maps/{layer}/screen.npz",
+        log:
+            "results/logs/screen_patterns/{layer}.log",
+        benchmark:
+            "results/benchmarks/screen_patterns/{layer}.tsv"
+        resources:
+            gpu=GPU,
+        params:
+            precursor=SETTINGS.precursor.screen_params(),
+        run:
+            run_job(
+                jobs.screen_patterns,
+                input,
+                output,
+                wildcards,
+                log,
+                precursor=SETTINGS.precursor,
+                ascent=SETTINGS.ascent,
+                compute=SETTINGS.compute,
+            )
+
+
 rule score_precursor:
     input:
+        unpack(screen_input),
         cnn=CNN,
     output:
         scores="results/maps/{layer}/{map}/scores.npy",

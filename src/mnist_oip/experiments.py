@@ -1,0 +1,170 @@
+"""Analyses across finished runs: a cheaper precursor against the exhaustive one, finer searches against the
+default, and how well a pattern's short score predicts its loss after the full ascent."""
+
+from pathlib import Path
+
+import numpy as np
+
+from . import storage
+from .results import Scoring, StartResult
+
+STRATEGY_OF = {"": "precursor", "_warm": "precursor_warm"}  # the precursor's strategies, by their suffix
+IMPROVED = 1.05  # a finer search improves a map where its best loss is at least this factor above the default's
+
+
+def precursor_maps(results):
+    """{(layer, map): folder} of every map with precursor results under a results folder."""
+    found = {}
+    for path in sorted(Path(results, "maps").glob("*/*/precursor.json")):
+        found[(path.parent.parent.name, int(path.parent.name))] = path.parent
+    return found
+
+
+def compare_precursor(exhaustive, other):
+    """Per map, how many of the exhaustive run's seeds the other run kept, its best loss after full
+    optimization from its seeds against the exhaustive one's (plain, and with the warm start where both ran
+    it), and the image-steps each spent: in all (the scoring and the seeds' ascent) and in the scoring alone.
+
+    Maps that no pattern activates are counted apart: their exhaustive seeds are ties at 0, the lowest
+    indices, which the other run need not keep (a screen ranks them by the pre-activation instead)."""
+    theirs = precursor_maps(other)
+    rows = []
+    for key, mine in precursor_maps(exhaustive).items():
+        if key not in theirs:
+            continue
+        folders = (mine, theirs[key])
+        a, b = (StartResult.load(f / "precursor.npz") for f in folders)
+        seeds_a, seeds_b = (storage.load_npz(f / "seeds.npz", required=("indices", "scores")) for f in folders)
+        scoring_a, scoring_b = (Scoring.load(f / "scoring.json") for f in folders)
+        _check_same_patterns(mine.relative_to(exhaustive), exhaustive, scoring_a, other, scoring_b)
+        row = {
+            "map": a.map,
+            "seeds": len(seeds_a["indices"]),
+            "seeds_kept": len(set(seeds_a["indices"].tolist()) & set(seeds_b["indices"].tolist())),
+            "activated": bool((seeds_a["scores"] > 0).any()),
+        }
+        for name in ("precursor", "precursor_warm"):
+            if name in a.strategies and name in b.strategies:
+                suffix = name.removeprefix("precursor")
+                row[f"best_loss_exhaustive{suffix}"] = a.strategies[name].best_loss
+                row[f"best_loss_other{suffix}"] = b.strategies[name].best_loss
+        row["image_steps_ratio"] = b.strategies["precursor"].image_steps / a.strategies["precursor"].image_steps
+        row["scoring_image_steps_ratio"] = scoring_b.image_steps / scoring_a.image_steps
+        rows.append(row)
+    if not rows:
+        raise storage.StorageError(
+            f"compare-precursor: no map has results under both {exhaustive}/maps and {other}/maps"
+        )
+    activated = [r for r in rows if r["activated"]]
+    kept = [r["seeds_kept"] for r in activated] or [0]
+    report = {
+        "maps": len(rows),
+        "maps_no_pattern_activates": [r["map"] for r in rows if not r["activated"]],
+        "median_seeds_kept": float(np.median(kept)),
+        "min_seeds_kept": int(min(kept)),
+        "maps_with_all_seeds_kept": int(sum(r["seeds_kept"] == r["seeds"] for r in activated)),
+    }
+    for suffix in ("", "_warm"):
+        diff = [r[f"best_loss_other{suffix}"] - r[f"best_loss_exhaustive{suffix}"] for r in rows
+                if f"best_loss_other{suffix}" in r]  # fmt: skip
+        if diff:
+            report[f"maps_best_loss_lower{suffix}"] = int(sum(d < -1e-6 for d in diff))
+            report[f"median_best_loss_difference{suffix}"] = float(np.median(diff))
+    report["image_steps_ratio"] = float(np.median([r["image_steps_ratio"] for r in rows]))
+    report["scoring_image_steps_ratio"] = float(np.median([r["scoring_image_steps_ratio"] for r in rows]))
+    return report | {"per_map": rows}
+
+
+def _check_same_patterns(folder, run_a, scoring_a, run_b, scoring_b):
+    """Refuse two runs whose patterns differ: the same index would name another pattern."""
+    a, b = ((s.patterns, s.grid, s.levels) for s in (scoring_a, scoring_b))
+    if a != b:
+        raise storage.StorageError(
+            f"compare-precursor: {folder} was scored on other patterns in the two runs: {search_label(scoring_a)} "
+            f"in {run_a}, {search_label(scoring_b)} in {run_b}; compare runs of the same grid and levels"
+        )
+
+
+def search_label(scoring, levels=True):
+    """The patterns a scoring searched, in words: with the grey `levels` themselves, or their number."""
+    if scoring.grid is None:
+        return f"{scoring.patterns} patterns"
+    if not levels:
+        return f"{len(scoring.levels)} levels on a {scoring.grid}x{scoring.grid} grid"
+    return f"{scoring.patterns} patterns ({scoring.levels} on a {scoring.grid}x{scoring.grid} grid)"
+
+
+def compare_searches(runs):
+    """Per map of the first run (the default search) and each further run (a finer search on the same CNN),
+    the best loss of the precursor's OIPs, plain and with the warm start, and whether one was found; which maps
+    each finer search recovers (an OIP where the default found none) or improves (a best loss at least
+    `IMPROVED` times the default's). `runs`: results folders."""
+    maps = [precursor_maps(run) for run in runs]
+    common = sorted(set.intersection(*(set(m) for m in maps)))
+    if not common:
+        raise storage.StorageError(f"compare-searches: no map has precursor results in all of {', '.join(runs)}")
+    labels = []
+    for run, found in zip(runs, maps):
+        label = search_label(Scoring.load(found[common[0]] / "scoring.json"), levels=False)
+        labels.append(f"{label} ({run})" if label in labels else label)
+    rows, images = [], {}
+    for key in common:
+        row = {"layer": key[0], "map": key[1]}
+        for label, found in zip(labels, maps):
+            result = StartResult.load(found[key] / "precursor.npz")
+            for name, strategy in result.strategies.items():
+                suffix = name.removeprefix("precursor")
+                row[f"{label}{suffix} best_loss"] = strategy.best_loss
+                images[(key, label, suffix)] = strategy.oips[strategy.best]
+        rows.append(row)
+    finer = {label: {} for label in labels[1:]}
+    for label in labels[1:]:
+        for suffix in ("", "_warm"):
+            column, default = f"{label}{suffix} best_loss", f"{labels[0]}{suffix} best_loss"
+            if column not in rows[0]:
+                continue
+            finer[label][STRATEGY_OF[suffix]] = {
+                "maps_with_oip": sum(r[column] > 0 for r in rows),
+                "recovers": [r["map"] for r in rows if r[column] > 0 >= r[default]],
+                "improves": [r["map"] for r in rows if r[default] > 0 and r[column] >= IMPROVED * r[default]],
+                "lower": [r["map"] for r in rows if r[column] < r[default] / IMPROVED],
+            }
+    default = {STRATEGY_OF[s]: sum(r[f"{labels[0]}{s} best_loss"] > 0 for r in rows) for s in ("", "_warm")
+               if f"{labels[0]}{s} best_loss" in rows[0]}  # fmt: skip
+    report = {"searches": labels, "maps": len(rows), "default_maps_with_oip": default, "finer": finer}
+    return report | {"per_map": rows}, images
+
+
+def score_prediction(ascent, precursor, scores, sample=200, top=64, steps=1200, seed=0):
+    """How well a pattern's precursor score (`scores`: every pattern's, as the exhaustive scoring wrote them)
+    predicts its loss after `steps` of full ascent, for the map of `ascent` (a `MapAscent`): the Spearman
+    rank correlation over `sample` patterns that activate the map, one from each of `sample` equal slices of
+    their score ranking, and over the `precursor.keep` seeds; and, of the `top` best-scored patterns all
+    climbed, how many of the best `keep` after the full ascent the seeds are, and the best loss among them."""
+    from scipy.stats import spearmanr
+
+    from . import patterns, selection
+
+    def final_losses(indices):
+        coarse = patterns.coarse_patterns(indices, precursor.grid, precursor.levels)
+        return ascent.run(patterns.upscale(coarse, ascent.input_shape), steps)[2]
+
+    live = np.flatnonzero(scores > 0)
+    ranked = live[np.argsort(scores[live], kind="stable")]
+    rng = np.random.default_rng(seed)
+    chosen = np.array([rng.choice(part) for part in np.array_split(ranked, min(sample, len(ranked)))], np.int64)
+    best = selection.top_patterns(scores, top)
+    sampled, climbed = final_losses(chosen), final_losses(best)
+    keep = precursor.keep
+    final_top = set(best[selection.best_first(best, climbed, keep)].tolist())
+    return {
+        "patterns_activating": len(live),
+        "sample": len(chosen),
+        "spearman_sample": float(spearmanr(scores[chosen], sampled).statistic) if len(chosen) > 2 else None,
+        "spearman_seeds": float(spearmanr(scores[best[:keep]], climbed[:keep]).statistic),
+        f"seeds_among_best_{keep}_of_top_{top}": len(final_top & set(best[:keep].tolist())),
+        "best_loss_seeds": float(climbed[:keep].max()),
+        f"best_loss_top_{top}": float(climbed.max()),
+        "scores_sample": scores[chosen].tolist(),
+        "losses_sample": sampled.tolist(),
+    }

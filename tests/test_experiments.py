@@ -1,0 +1,69 @@
+"""Analyses across runs: finer searches against the default, and the precursor score against the full ascent."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_oip import ascent, experiments, figures, model, patterns, settings, storage
+from mnist_oip.results import Scoring, StartResult, StrategyResult
+
+
+def write_precursor(results, index, best_loss, warm_loss, grid=3, levels=(0.2, 0.5, 0.8)):
+    folder = results / "maps/conv3" / str(index)
+    count = len(levels) ** (grid * grid)
+    Scoring("halving", count, 100, 1.0, "activation", grid, list(levels)).save(folder / "scoring.json")
+    images = np.random.default_rng(index).normal(size=(2, 28, 28, 1)).astype(np.float32)
+    runs = {}
+    for name, loss in (("precursor", best_loss), ("precursor_warm", warm_loss)):
+        losses = np.array([loss / 2, loss], np.float32)
+        runs[name] = StrategyResult(name, images, images * loss, np.zeros((1, 2)), np.zeros((0, 2)), losses,
+                                    np.zeros(2, int), np.ones(2, np.float32), 1.0, 100)  # fmt: skip
+    StartResult("conv3", index, "precursor", 10, runs).save(folder / "precursor.npz", folder / "precursor.json")
+
+
+def test_compare_searches_names_the_maps_a_finer_search_recovers_or_improves(tmp_path):
+    default, finer = tmp_path / "default", tmp_path / "finer"
+    for index, (plain, warm) in enumerate([(5.0, 6.0), (0.0, 3.0), (2.0, 2.0)]):
+        write_precursor(default, index, plain, warm)
+    for index, (plain, warm) in enumerate([(5.1, 6.0), (4.0, 3.0), (1.0, 2.5)]):
+        write_precursor(finer, index, plain, warm, grid=4)
+    write_precursor(finer, 3, 1.0, 1.0, grid=4)  # not in the default run: left out
+    found, images = experiments.compare_searches([str(default), str(finer)])
+    assert found["searches"] == ["3 levels on a 3x3 grid", "3 levels on a 4x4 grid"] and found["maps"] == 3
+    assert found["default_maps_with_oip"] == {"precursor": 2, "precursor_warm": 3}
+    plain, warm = (found["finer"]["3 levels on a 4x4 grid"][name] for name in ("precursor", "precursor_warm"))
+    assert (plain["recovers"], plain["improves"], plain["lower"], plain["maps_with_oip"]) == ([1], [], [2], 3)
+    assert (warm["recovers"], warm["improves"], warm["lower"]) == ([], [2], [])
+    assert images[(("conv3", 1), "3 levels on a 4x4 grid", "")].shape == (28, 28, 1)
+    figures.search_comparison(found, images, tmp_path / "searches.png")
+    assert (tmp_path / "searches.png").stat().st_size > 0
+
+
+def test_compare_searches_without_common_maps_says_so(tmp_path):
+    write_precursor(tmp_path / "a", 0, 1.0, 1.0)
+    write_precursor(tmp_path / "b", 1, 1.0, 1.0)
+    with pytest.raises(storage.StorageError, match="no map has precursor results in all of"):
+        experiments.compare_searches([str(tmp_path / "a"), str(tmp_path / "b")])
+
+
+def test_score_prediction_climbs_a_sample_across_the_score_range_and_the_best_scored():
+    keras.utils.set_random_seed(5)
+    climb = ascent.LayerAscent(model.build_cnn(), "conv3", 0.05).map(4)
+    config = settings.load(settings.read_config())
+    precursor = dataclasses.replace(config.precursor, grid=2, levels=(0.2, 0.5, 0.8), steps=3, keep=4)
+    every = patterns.upscale(patterns.coarse_patterns(np.arange(81), 2, precursor.levels))
+    scores = climb.run(every, 3)[2]
+    found = experiments.score_prediction(climb, precursor, scores, sample=10, top=12, steps=20)
+    live = int((scores > 0).sum())
+    assert found["patterns_activating"] == live and found["sample"] == min(10, live)
+    sampled = np.array(found["scores_sample"])
+    assert (sampled > 0).all() and len(set(sampled.tolist())) == found["sample"], "distinct patterns that activate"
+    full = climb.run(every, 20)[2]
+    best_scored = np.argsort(-scores, kind="stable")[:12]
+    np.testing.assert_allclose(found["best_loss_top_12"], full[best_scored].max(), rtol=1e-5)
+    np.testing.assert_allclose(found["best_loss_seeds"], full[best_scored[:4]].max(), rtol=1e-5)
+    final_best = set(best_scored[np.argsort(-full[best_scored], kind="stable")[:4]].tolist())
+    assert found["seeds_among_best_4_of_top_12"] == len(final_best & set(best_scored[:4].tolist()))
+    assert -1 <= found["spearman_sample"] <= 1 and -1 <= found["spearman_seeds"] <= 1
