@@ -133,9 +133,70 @@ def layer_body(model, layer_name, precision="float32"):
         size = model.input_shape[1:3]
         x = keras.layers.Cropping2D(((0, size[0] - used[0]), (0, size[1] - used[1])))(x)
     policy = "mixed_bfloat16" if precision == "bfloat16" else None
-    for layer in chain:
-        x = _with_policy(layer, policy)(x) if policy else layer(x)
+    for number, layer in enumerate(chain):
+        if policy:
+            x = _with_policy(layer, policy)(x)
+        elif number == 0 and ImageConv.fits(layer):
+            x = ImageConv(layer)(x)
+        else:
+            x = layer(x)
     return keras.Model(inputs, x, name=f"{layer_name}_input")
+
+
+class ImageConv(keras.layers.Layer):
+    """A Conv2D that reads the image itself, with the same output and a faster gradient with respect to the
+    image. The framework computes that gradient as a transposed convolution down to the image's few channels,
+    which CPUs run far below their speed (the blog CNN's conv1: 13 GFLOP/s, as long as the 11 times larger
+    conv2); here it is one matrix product of the upstream gradient with the kernel, its taps then added back
+    in place. Only the ascent uses it: its weights are fixed."""
+
+    def __init__(self, conv):
+        super().__init__(name=f"{conv.name}_on_image")
+        self.activation = conv.activation
+        self.kernel_values = keras.ops.convert_to_numpy(conv.kernel).astype("float32")
+        self.bias_values = keras.ops.convert_to_numpy(conv.bias).astype("float32") if conv.use_bias else 0.0
+
+    @staticmethod
+    def fits(layer):
+        """A Conv2D of stride 1 without dilation or groups that pads nothing."""
+        return (
+            type(layer) is keras.layers.Conv2D
+            and layer.padding == "valid"
+            and tuple(layer.strides) == (1, 1)
+            and tuple(layer.dilation_rate) == (1, 1)
+            and layer.groups == 1
+            and layer.data_format == "channels_last"
+        )
+
+    def call(self, x):
+        return self.activation(_image_conv(self.kernel_values)(x) + self.bias_values)
+
+    def compute_output_shape(self, shape):
+        height, width, _, filters = self.kernel_values.shape
+        return (shape[0], shape[1] - height + 1, shape[2] - width + 1, filters)
+
+
+def _image_conv(kernel):
+    """x -> its valid convolution with the fixed `kernel`, with the gradient that `ImageConv` explains."""
+    ops = keras.ops
+    height, width, channels, filters = kernel.shape
+    back = kernel.transpose(3, 0, 1, 2).reshape(filters, height * width * channels)  # filters -> taps x channels
+
+    @ops.custom_gradient
+    def convolve(x):
+        def gradient(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            rows, columns = upstream.shape[1], upstream.shape[2]
+            taps = ops.reshape(ops.matmul(upstream, back), (-1, rows, columns, height, width, channels))
+            return sum(
+                ops.pad(taps[:, :, :, i, j], ((0, 0), (i, height - 1 - i), (j, width - 1 - j), (0, 0)))
+                for i in range(height)
+                for j in range(width)
+            )
+
+        return ops.conv(x, kernel, 1, "valid", "channels_last"), gradient
+
+    return convolve
 
 
 def map_filter(target, map_index):
