@@ -5,7 +5,7 @@ import sys
 
 import keras
 import numpy as np
-from helpers import TINY
+from helpers import TINY, edited_config
 
 from mnist_oip import model, storage
 from mnist_oip.results import Scoring, StartResult, StrategyResult
@@ -134,3 +134,32 @@ def test_a_config_with_several_layers_needs_layer(tmp_path):
     done = cli("--config", layers, "score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", tmp_path / "s.npy")
     assert done.returncode != 0 and "maps.layer lists conv2, conv3: choose one with --layer" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "s.npy").exists()
+
+
+def test_outputs_that_would_overwrite_an_input_or_have_the_wrong_suffix_are_refused_first(tmp_path):
+    keras.utils.set_random_seed(2)
+    model.build_cnn().save(tmp_path / "cnn.keras")
+    before = (tmp_path / "cnn.keras").read_bytes()
+    for args, said in (
+        (("score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", tmp_path / "cnn.keras"), "must end in .npy"),
+        (("score", "--model", tmp_path / "scores.npy", "--map", 3, "--out", tmp_path / "scores.npy"), "also an input"),
+        (("select", "--scores", tmp_path / "s.npy", "--out", tmp_path / "seeds.npy"), "must end in .npz"),
+        (("optimize", "--model", tmp_path / "cnn.keras", "--map", 3, "--seeds", tmp_path / "none.npz", "--out",
+          tmp_path / "oips"), "none.npz: no such file"),
+    ):  # fmt: skip
+        done = cli("--config", TINY, *args)
+        assert done.returncode != 0 and said in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert (tmp_path / "cnn.keras").read_bytes() == before and not (tmp_path / "oips").exists()
+
+
+def test_one_map_through_score_with_the_layers_screen(tmp_path):
+    keras.utils.set_random_seed(2)
+    model.build_cnn().save(tmp_path / "cnn.keras")
+    screening = edited_config(
+        tmp_path, {"precursor": {"strategy": "halving", "halving_steps": [0], "halving_keep": 0.5}}
+    )
+    done = cli("--config", screening, "score", "--model", tmp_path / "cnn.keras", "--map", 3,
+               "--out", tmp_path / "scores.npy")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    scores = np.load(tmp_path / "scores.npy")
+    assert np.isfinite(scores).sum() == 8 and (tmp_path / "screen.npz").exists()

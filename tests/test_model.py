@@ -124,3 +124,34 @@ def test_training_learns(tmp_path):
     history, accuracy = model.train(cnn, x, y, x, y, epochs=8, batch_size=32, learning_rate=0.05, momentum=0.9,
                                     lr_decay=1.0)  # fmt: skip
     assert history["loss"][-1] < history["loss"][0] and accuracy > 0.5
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_image_conv_has_the_layers_output_and_gradient(channels):
+    keras.utils.set_random_seed(7)
+    conv = keras.layers.Conv2D(5, (3, 2), activation="relu")
+    images = keras.ops.convert_to_tensor(np.random.default_rng(0).normal(size=(4, 9, 8, channels)).astype("float32"))
+    conv.build(images.shape)
+    fast = model.ImageConv(conv)
+    weights = keras.ops.convert_to_tensor(np.random.default_rng(1).normal(size=(4, 7, 7, 5)).astype("float32"))
+    import tensorflow as tf  # the tests run on TensorFlow; tests/test_backend.py climbs with this gradient on JAX
+
+    gradients = []
+    for layer in (conv, fast):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            out = layer(images)
+            total = keras.ops.sum(out * weights)
+        gradients.append(keras.ops.convert_to_numpy(tape.gradient(total, images)))
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), keras.ops.convert_to_numpy(conv(images)))
+    np.testing.assert_allclose(gradients[1], gradients[0], rtol=1e-5, atol=1e-6)
+    assert np.abs(gradients[0]).max() > 0.1
+
+
+def test_only_a_plain_stride_1_valid_conv_becomes_an_image_conv():
+    assert model.ImageConv.fits(keras.layers.Conv2D(4, 3))
+    for other in (keras.layers.Conv2D(4, 3, strides=2), keras.layers.Conv2D(4, 3, padding="same"),
+                  keras.layers.Conv2D(4, 3, dilation_rate=2), keras.layers.DepthwiseConv2D(3)):  # fmt: skip
+        assert not model.ImageConv.fits(other)
+    body = model.layer_body(model.build_cnn(), "conv3")
+    assert [type(layer).__name__ for layer in body.layers][2] == "ImageConv"

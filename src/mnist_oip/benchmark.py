@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import ascent, model, patterns, precursor, selection, settings, storage
+from . import ascent, model, paths, patterns, precursor, selection, settings, storage
 from .results import Scoring, Screen, StartResult
 
 
@@ -39,9 +39,10 @@ def conv_flops(chain, shape=None):
         if isinstance(layer, keras.Model):  # a nested model, like the naive reference's body
             total += conv_flops(layer, shape)
         output = layer.compute_output_shape(shape)
-        if isinstance(layer, keras.layers.Conv2D):
-            _, height, width, channels = output
-            total += 2 * height * width * channels * int(np.prod(layer.kernel_size)) * shape[-1]
+        if isinstance(layer, keras.layers.Conv2D | model.ImageConv):
+            _, height, width, _ = output
+            kernel = layer.kernel_values if isinstance(layer, model.ImageConv) else layer.kernel
+            total += 2 * height * width * int(np.prod(kernel.shape))
         shape = output
     return total
 
@@ -125,21 +126,21 @@ def workflow_times(results):
     files), the compute inside them and its image-steps (what the jobs recorded), and the rest, start-up;
     for the jobs that run the CNN, the run's wall time over their summed compute, their start-up per map,
     and the most of them that ran at once (from the jobs' logs)."""
-    results = Path(results)
+    run = paths.Results(results)
     rules, intervals = {}, []
-    for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
-        relative = tsv.relative_to(results / "benchmarks").with_suffix("")
+    logs = {(rule, tuple(wildcards.items())): path for rule, wildcards, path in run.jobs(paths.LOGS)}
+    for name, wildcards, tsv in run.jobs(paths.BENCHMARKS):
         with open(tsv) as f:
             seconds = sum(float(row["s"]) for row in csv.DictReader(f, delimiter="\t"))
-        rule = rules.setdefault(relative.parts[0], {"job_seconds": [], "compute_seconds": [], "image_steps": 0})
-        compute, image_steps = _job_compute(results, relative, seconds)
+        rule = rules.setdefault(name, {"job_seconds": [], "compute_seconds": [], "image_steps": 0})
+        compute, image_steps = _job_compute(run, name, wildcards, seconds)
         rule["job_seconds"].append(seconds)
         rule["compute_seconds"].append(compute)
         rule["image_steps"] += image_steps
-        log = (results / "logs" / relative).with_suffix(".log")
-        interval = storage.job_interval(log) if log.exists() else None
+        log = logs.get((name, tuple(wildcards.items())))
+        interval = storage.job_interval(log) if log else None
         if interval:
-            intervals.append((relative.parts[0], *interval))
+            intervals.append((name, *interval))
     figures = {"wall_seconds": max(i[2] for i in intervals) - min(i[1] for i in intervals)}
     for name, rule in sorted(rules.items()):
         jobs, compute = rule["job_seconds"], rule["compute_seconds"]
@@ -181,31 +182,29 @@ def explanation_seconds(results, wall_seconds, examples, sample=8):
     from . import jobs
     from .results import START_KINDS, LayerExamples, MapResult
 
-    results = Path(results)
-    cnn = model.load_model(results / "model/cnn.keras")
+    run = paths.Results(results)
+    cnn = model.load_model(run(paths.CNN))
+    maps = run.maps()
     timed = {}
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        for layer_folder in sorted(p for p in (results / "maps").iterdir() if (p / "examples.npz").exists()):
-            jobs.find_examples(cnn=results / "model/cnn.keras", layer=layer_folder.name, examples=examples,
-                               out_examples=Path(folder, "examples.npz"), arrays=results / "data/mnist.npz",
-                               info=results / "data/provenance.json")  # fmt: skip
+        for layer in sorted({layer for layer, _ in maps if run(paths.EXAMPLES, layer=layer).exists()}):
+            jobs.find_examples(cnn=run(paths.CNN), layer=layer, examples=examples, out_examples=Path(folder, "examples.npz"),
+                               arrays=run(paths.ARRAYS), info=run(paths.PROVENANCE))  # fmt: skip
         timed["find_examples"] = time.perf_counter() - start
-        maps = sorted((p for p in (results / "maps").glob("*/*") if p.name.isdigit()), key=lambda p: int(p.name))
-        loaded = [MapResult.load([m / f"{start}.npz" for start in START_KINDS]) for m in maps]
+        loaded = [MapResult.load([run(paths.START_RESULT, layer=layer, map=m, start=start) for start in START_KINDS])
+                  for layer, m in maps]  # fmt: skip
         start = time.perf_counter()
         for result in loaded:
             for strategy in result.strategies.values():
                 model.class_probabilities(cnn, strategy.oips)
         timed["read_oip_classes"] = time.perf_counter() - start
-        layers = {m.parent: LayerExamples.load(m.parent / "examples.npz") for m in maps}
+        layers = {layer: LayerExamples.load(run(paths.EXAMPLES, layer=layer)) for layer, _ in maps}
         drawn = {True: 0.0, False: 0.0}
-        for m, result in list(zip(maps, loaded))[:sample]:
+        for (layer, _), result in list(zip(maps, loaded))[:sample]:
             for with_examples in (False, True):
                 start = time.perf_counter()
-                fig.map_figure(
-                    result, {}, Path(folder, "map.png"), examples=layers[m.parent] if with_examples else None
-                )
+                fig.map_figure(result, {}, Path(folder, "map.png"), examples=layers[layer] if with_examples else None)
                 drawn[with_examples] += time.perf_counter() - start
         timed["examples_in_map_figures"] = (drawn[True] - drawn[False]) * len(maps) / min(sample, len(maps))
         start = time.perf_counter()
@@ -227,24 +226,19 @@ def max_overlap(intervals):
     return most
 
 
-def _job_compute(results, relative, job_seconds):
-    """(seconds of compute, image-steps) inside one job: the scoring's record, the strategies' ascent
-    (without the scoring that precursor strategies count too), or, for training and the dataset examples
-    forward pass, the whole job."""
-    rule, *wildcards = relative.parts
+def _job_compute(run, rule, wildcards, job_seconds):
+    """(seconds of compute, image-steps) inside one job of `rule` in the results `run` (a `paths.Results`):
+    the scoring's record, the strategies' ascent (without the scoring that precursor strategies count too),
+    the screen's record, or, for training and the dataset examples' forward pass, the whole job."""
     if rule == "score_precursor":
-        scoring = Scoring.load(results.joinpath("maps", *wildcards, "scoring.json"))
+        scoring = Scoring.load(run(paths.SCORING, **wildcards))
         return scoring.seconds, scoring.image_steps
     if rule == "optimize_oips":
-        *folder, start = wildcards
-        result = StartResult.load(results.joinpath("maps", *folder, f"{start}.npz"))
-        scoring = (
-            Scoring.load(results.joinpath("maps", *folder, "scoring.json")).image_steps if start == "precursor" else 0
-        )
-        runs = result.strategies.values()
-        return sum(s.seconds for s in runs), sum(s.image_steps - scoring for s in runs)
+        figures = StartResult.load_figures(run(paths.START_SUMMARY, **wildcards))
+        scoring = Scoring.load(run(paths.SCORING, **wildcards)).image_steps if wildcards["start"] == "precursor" else 0
+        return sum(f["seconds"] for f in figures.values()), sum(f["image_steps"] - scoring for f in figures.values())
     if rule == "screen_patterns":
-        return Screen.load(results.joinpath("maps", *wildcards, "screen.npz")).seconds, 0
+        return Screen.load(run(paths.SCREEN, **wildcards)).seconds, 0
     if rule in ("train_cnn", "find_examples"):
         return job_seconds, 0
     return 0.0, 0
@@ -253,12 +247,12 @@ def _job_compute(results, relative, job_seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="YAML merged over the default config.yaml: the precursor, batch, examples")
-    parser.add_argument("--model", default="results/model/cnn.keras", help="a trained .keras model")
+    parser.add_argument("--model", default=paths.in_results(paths.CNN), help="a trained .keras model")
     parser.add_argument("--maps", type=int, nargs="+", default=[0, 1, 2], help="maps to time (median over them)")
-    parser.add_argument("--workflow", default="results", help="a finished run's results folder, for job times")
+    parser.add_argument("--workflow", default=paths.RESULTS, help="a finished run's results folder, for job times")
     parser.add_argument("--workflow-only", action="store_true", help="only the finished run's job times")
     parser.add_argument("--explanations", action="store_true", help="time the dataset examples and OIP classes")
-    parser.add_argument("--out", default="results/benchmark.json")
+    parser.add_argument("--out", default=paths.in_results("benchmark.json"))
     args = parser.parse_args(argv)
     config = settings.load(settings.read_config(args.config))
     if args.workflow_only or args.explanations:
@@ -317,7 +311,7 @@ def main(argv=None):
     figures["fp32_matmul_peak_gflops"] = peak / 1e9
     figures["float32_seconds_per_map_at_matmul_peak"] = flops["float32"] * image_steps / peak
     figures["optimization"] = optimization_rate(project, args.maps[0], config, figures["float32"])
-    if Path(args.workflow, "benchmarks").is_dir():
+    if Path(args.workflow, paths.BENCHMARKS).is_dir():
         figures["workflow"] = workflow_times(args.workflow)
 
     storage.save_json(args.out, figures)

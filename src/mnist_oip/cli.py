@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, experiments, jobs, settings, storage
+from . import backend, experiments, jobs, paths, settings, storage
 from .results import START_KINDS, Scoring, Screen
 
+RECORD = Path(paths.SCORING).name  # the scoring's record, beside the scores file it describes
 ERRORS = (settings.ConfigError, storage.StorageError, backend.BackendError, OSError, ValueError, RuntimeError)
 
 
@@ -93,7 +94,8 @@ def run(args):
     if args.command == "score-prediction":
         return report(score_prediction(args, config, layer), args.out, hide=("scores_sample", "losses_sample"))
     if args.command == "score":
-        screen = Path(args.out).with_name("screen.npz") if config.precursor.screens else None
+        screen = Path(args.out).with_name(Path(paths.SCREEN).name) if config.precursor.screens else None
+        check_outputs({"--out": (args.out, ".npy")}, [args.model], screen, Path(args.out).with_name(RECORD))
         if screen:
             jobs.screen_patterns(cnn=args.model, layer=layer, precursor=config.precursor, ascent=config.ascent,
                                  compute=config.compute, out_screen=screen)  # fmt: skip
@@ -104,12 +106,22 @@ def run(args):
             precursor=config.precursor,
             ascent=config.ascent,
             out_scores=args.out,
-            out_scoring=Path(args.out).parent / "scoring.json",
+            out_scoring=Path(args.out).with_name(RECORD),
             screen=screen,
         )
     elif args.command == "select":
+        check_outputs({"--out": (args.out, ".npz")}, [args.scores])
         jobs.select_seeds(scores=args.scores, precursor=config.precursor, out_seeds=args.out)
     else:
+        scoring = Path(args.seeds).with_name(RECORD)
+        for given in (args.model, args.seeds, scoring):
+            if not Path(given).is_file():
+                raise storage.StorageError(f"{given}: no such file (optimize needs the model, the seeds and {RECORD} "
+                                           "beside them, as `score` and `select` write them)")  # fmt: skip
+        results = [Path(args.out, f"{start}.{suffix}") for start in START_KINDS for suffix in ("npz", "json")]
+        if Path(args.out).is_file():
+            raise storage.StorageError(f"--out {args.out}: a file; optimize writes a folder of results")
+        check_outputs({}, [args.model, args.seeds, scoring], *results)
         for start in START_KINDS:
             jobs.optimize_oips(
                 cnn=args.model,
@@ -119,25 +131,36 @@ def run(args):
                 oip=config.oip,
                 ascent=config.ascent,
                 seeds=args.seeds,
-                scoring=Path(args.seeds).parent / "scoring.json",
+                scoring=scoring,
                 out_result=Path(args.out, f"{start}.npz"),
                 out_summary=Path(args.out, f"{start}.json"),
             )
 
 
+def check_outputs(named, inputs, *beside):
+    """Refuse, before any work, an output with another suffix than it must have (`named`: option -> (path,
+    suffix)) or one that would overwrite an input (the outputs: those and the files written `beside` them)."""
+    for option, (path, suffix) in named.items():
+        if Path(path).suffix != suffix:
+            raise storage.StorageError(f"{option} {path}: must end in {suffix}")
+    read = {Path(p).resolve() for p in inputs}
+    for path in [*(path for path, _ in named.values()), *filter(None, beside)]:
+        if Path(path).resolve() in read:
+            raise storage.StorageError(f"{path}: an output here, but also an input; write it elsewhere")
+
+
 def score_prediction(args, config, layer):
     """`experiments.score_prediction` for each map asked for, on the run's model and exhaustive scores."""
-    run = Path(args.run)
-    climb = jobs.layer_ascent(run / "model/cnn.keras", layer, config.ascent.step_size)
+    run = paths.Results(args.run)
+    climb = jobs.layer_ascent(run(paths.CNN), layer, config.ascent.step_size)
     found = {}
     for index in args.maps:
-        folder = run / "maps" / layer / str(index)
-        scores = storage.load_npy(folder / "scores.npy")
-        scoring = experiments.search_label(Scoring.load(folder / "scoring.json"))
+        scores = storage.load_npy(run(paths.SCORES, layer=layer, map=index))
+        scoring = experiments.search_label(Scoring.load(run(paths.SCORING, layer=layer, map=index)))
         if scores.shape != (config.precursor.count,) or not np.isfinite(scores).all():
             raise storage.StorageError(
-                f"{folder}/scores.npy: needs every pattern's score of the config's precursor "
-                f"({config.precursor.count} patterns, exhaustive scoring); the run scored {scoring}"
+                f"{run(paths.SCORES, layer=layer, map=index)}: needs every pattern's score of the config's "
+                f"precursor ({config.precursor.count} patterns, exhaustive scoring); the run scored {scoring}"
             )
         found[index] = experiments.score_prediction(climb.map(index), config.precursor, scores,
                                                     args.sample, steps=config.oip.steps)  # fmt: skip

@@ -1,11 +1,9 @@
 """Analyses across finished runs: a cheaper precursor against the exhaustive one, finer searches against the
 default, and how well a pattern's short score predicts its loss after the full ascent."""
 
-from pathlib import Path
-
 import numpy as np
 
-from . import storage
+from . import paths, storage
 from .results import Scoring, StartResult
 
 STRATEGY_OF = {"": "precursor", "_warm": "precursor_warm"}  # the precursor's strategies, by their suffix
@@ -13,10 +11,13 @@ IMPROVED = 1.05  # a finer search improves a map where its best loss is at least
 
 
 def precursor_maps(results):
-    """{(layer, map): folder} of every map with precursor results under a results folder."""
+    """{(layer, map): wildcards} of every map with precursor results in a results folder."""
+    run = paths.Results(results)
     found = {}
-    for path in sorted(Path(results, "maps").glob("*/*/precursor.json")):
-        found[(path.parent.parent.name, int(path.parent.name))] = path.parent
+    for layer, index in run.maps():
+        wildcards = {"layer": layer, "map": index}
+        if run(paths.START_SUMMARY, start="precursor", **wildcards).exists():
+            found[(layer, index)] = wildcards
     return found
 
 
@@ -27,16 +28,17 @@ def compare_precursor(exhaustive, other):
 
     Maps that no pattern activates are counted apart: their exhaustive seeds are ties at 0, the lowest
     indices, which the other run need not keep (a screen ranks them by the pre-activation instead)."""
+    runs = (paths.Results(exhaustive), paths.Results(other))
     theirs = precursor_maps(other)
     rows = []
-    for key, mine in precursor_maps(exhaustive).items():
+    for key, wildcards in precursor_maps(exhaustive).items():
         if key not in theirs:
             continue
-        folders = (mine, theirs[key])
-        a, b = (StartResult.load(f / "precursor.npz") for f in folders)
-        seeds_a, seeds_b = (storage.load_npz(f / "seeds.npz", required=("indices", "scores")) for f in folders)
-        scoring_a, scoring_b = (Scoring.load(f / "scoring.json") for f in folders)
-        _check_same_patterns(mine.relative_to(exhaustive), exhaustive, scoring_a, other, scoring_b)
+        a, b = (StartResult.load(run(paths.START_RESULT, start="precursor", **wildcards)) for run in runs)
+        seeds_a, seeds_b = (storage.load_npz(run(paths.SEEDS, **wildcards), required=("indices", "scores"))
+                            for run in runs)  # fmt: skip
+        scoring_a, scoring_b = (Scoring.load(run(paths.SCORING, **wildcards)) for run in runs)
+        _check_same_patterns(paths.MAP.format(**wildcards), exhaustive, scoring_a, other, scoring_b)
         row = {
             "map": a.map,
             "seeds": len(seeds_a["indices"]),
@@ -103,15 +105,16 @@ def compare_searches(runs):
     common = sorted(set.intersection(*(set(m) for m in maps)))
     if not common:
         raise storage.StorageError(f"compare-searches: no map has precursor results in all of {', '.join(runs)}")
+    results = [paths.Results(run) for run in runs]
     labels = []
-    for run, found in zip(runs, maps):
-        label = search_label(Scoring.load(found[common[0]] / "scoring.json"), levels=False)
+    for run, found in zip(runs, results):
+        label = search_label(Scoring.load(found(paths.SCORING, **maps[0][common[0]])), levels=False)
         labels.append(f"{label} ({run})" if label in labels else label)
     rows, images = [], {}
     for key in common:
         row = {"layer": key[0], "map": key[1]}
-        for label, found in zip(labels, maps):
-            result = StartResult.load(found[key] / "precursor.npz")
+        for label, found in zip(labels, results):
+            result = StartResult.load(found(paths.START_RESULT, start="precursor", **maps[0][key]))
             for name, strategy in result.strategies.items():
                 suffix = name.removeprefix("precursor")
                 row[f"{label}{suffix} best_loss"] = strategy.best_loss

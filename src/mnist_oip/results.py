@@ -106,6 +106,11 @@ class StartResult:
         head = {"layer": self.layer, "map": self.map, "start": self.start, "steps": self.steps}
         storage.save_json(json_path, head | {"strategies": {n: s.figures() for n, s in self.strategies.items()}})
 
+    @staticmethod
+    def load_figures(json_path):
+        """{strategy name: its figures} from a start kind's `.json` alone."""
+        return storage.load_json(json_path)["strategies"]
+
     @classmethod
     def load(cls, npz_path, json_path=None):
         json_path = json_path or Path(npz_path).with_suffix(".json")

@@ -9,7 +9,7 @@ from snakemake.utils import min_version
 # as threads, set in profiles/default), so the framework, the model and each compiled ascent load once.
 sys.path.insert(0, f"{workflow.basedir}/src")
 
-from mnist_oip import backend, jobs, settings, storage
+from mnist_oip import backend, jobs, paths, settings, storage
 from mnist_oip.results import START_KINDS
 
 min_version("9.0")
@@ -19,7 +19,7 @@ backend.check_keras_backend()
 SETTINGS = settings.load(config)
 LAYERS = SETTINGS.maps.layers
 # The CNN the run explains: the blog's, trained by the workflow, or the user's saved model.
-CNN = SETTINGS.model.path or "results/model/cnn.keras"
+CNN = SETTINGS.model.path or paths.in_results(paths.CNN)
 print(
     f"precursor: {SETTINGS.precursor.count} patterns per map ({SETTINGS.precursor.strategy}), "
     + ", ".join(

@@ -2,12 +2,12 @@ if SETTINGS.trains:
 
     rule prepare_dataset:
         output:
-            arrays="results/data/mnist.npz",
-            info="results/data/provenance.json",
+            arrays=paths.in_results(paths.ARRAYS),
+            info=paths.in_results(paths.PROVENANCE),
         log:
-            "results/logs/prepare_dataset.log",
+            paths.log("prepare_dataset"),
         benchmark:
-            "results/benchmarks/prepare_dataset.tsv"
+            paths.benchmark("prepare_dataset")
         params:
             dataset=params_of("dataset"),
         run:

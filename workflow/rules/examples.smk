@@ -5,11 +5,11 @@ if SETTINGS.has_examples:
             unpack(held_out_input),
             cnn=CNN,
         output:
-            examples="results/maps/{layer}/examples.npz",
+            examples=paths.in_results(paths.EXAMPLES),
         log:
-            "results/logs/find_examples/{layer}.log",
+            paths.log("find_examples", "layer"),
         benchmark:
-            "results/benchmarks/find_examples/{layer}.tsv"
+            paths.benchmark("find_examples", "layer")
         resources:
             gpu=GPU,
         params:

@@ -5,16 +5,16 @@ rule plot_map:
         groups=rules.compare_oips.output.uniqueness,
     output:
         png=report(
-            "results/maps/{layer}/{map}/figure.png",
+            paths.in_results(paths.MAP_FIGURE),
             caption="../report/map.rst",
             category="Maps",
             subcategory="{layer}",
             labels={"layer": "{layer}", "map": "{map}"},
         ),
     log:
-        "results/logs/plot_map/{layer}/{map}.log",
+        paths.log("plot_map", "map"),
     benchmark:
-        "results/benchmarks/plot_map/{layer}/{map}.tsv"
+        paths.benchmark("plot_map", "map")
     params:
         figures=params_of("figures"),
     run:
@@ -24,7 +24,7 @@ rule plot_map:
 # The heat map of class profiles needs a data set to take them from.
 CLASS_PROFILES = {
     "classes": report(
-        "results/maps/{layer}/classes.png",
+        paths.in_results(paths.CLASS_PROFILES),
         caption="../report/classes.rst",
         category="Layers",
         subcategory="{layer}",
@@ -41,16 +41,16 @@ rule summarize_layer:
     output:
         **(CLASS_PROFILES if SETTINGS.has_examples else {}),
         gallery=report(
-            "results/maps/{layer}/gallery.png",
+            paths.in_results(paths.GALLERY),
             caption="../report/gallery.rst",
             category="Layers",
             subcategory="{layer}",
         ),
-        summary="results/maps/{layer}/summary.json",
+        summary=paths.in_results(paths.LAYER_SUMMARY),
     log:
-        "results/logs/summarize_layer/{layer}.log",
+        paths.log("summarize_layer", "layer"),
     benchmark:
-        "results/benchmarks/summarize_layer/{layer}.tsv"
+        paths.benchmark("summarize_layer", "layer")
     params:
         figures=params_of("figures"),
     run:
@@ -69,17 +69,17 @@ rule summarize:
         unpack(trained_input),
         layers=expand(rules.summarize_layer.output.summary, layer=LAYERS),
     output:
-        csv="results/summary.csv",
-        markdown="results/summary.md",
+        csv=paths.in_results(paths.SUMMARY_CSV),
+        markdown=paths.in_results(paths.SUMMARY_MARKDOWN),
         html=report(
-            "results/summary.html",
+            paths.in_results(paths.SUMMARY_HTML),
             caption="../report/summary.rst",
             category="Overview",
         ),
-        report_page="results/report.rst",
+        report_page=paths.in_results(paths.REPORT_PAGE),
     log:
-        "results/logs/summarize.log",
+        paths.log("summarize"),
     benchmark:
-        "results/benchmarks/summarize.tsv"
+        paths.benchmark("summarize")
     run:
         run_job(jobs.summarize, input, output, wildcards, log)

@@ -3,12 +3,12 @@ rule optimize_oips:
         unpack(precursor_inputs),
         cnn=CNN,
     output:
-        result="results/maps/{layer}/{map}/{start}.npz",
-        summary="results/maps/{layer}/{map}/{start}.json",
+        result=paths.in_results(paths.START_RESULT),
+        summary=paths.in_results(paths.START_SUMMARY),
     log:
-        "results/logs/optimize_oips/{layer}/{map}/{start}.log",
+        paths.log("optimize_oips", "start"),
     benchmark:
-        "results/benchmarks/optimize_oips/{layer}/{map}/{start}.tsv"
+        paths.benchmark("optimize_oips", "start")
     resources:
         gpu=GPU,
     params:
@@ -28,13 +28,15 @@ rule optimize_oips:
 
 rule compare_oips:
     input:
-        results=expand("results/maps/{{layer}}/{{map}}/{start}.npz", start=START_KINDS),
+        results=expand(
+            paths.in_results(paths.START_RESULT), start=START_KINDS, allow_missing=True
+        ),
     output:
-        uniqueness="results/maps/{layer}/{map}/uniqueness.json",
+        uniqueness=paths.in_results(paths.UNIQUENESS),
     log:
-        "results/logs/compare_oips/{layer}/{map}.log",
+        paths.log("compare_oips", "map"),
     benchmark:
-        "results/benchmarks/compare_oips/{layer}/{map}.tsv"
+        paths.benchmark("compare_oips", "map")
     params:
         uniqueness=params_of("uniqueness"),
     run:

@@ -4,11 +4,13 @@ if SETTINGS.precursor.screens:
         input:
             cnn=CNN,
         output:
-            screen="results/maps/{layer}/screen.npz",
+            screen=paths.in_results(paths.SCREEN),
         log:
-            "results/logs/screen_patterns/{layer}.log",
+            paths.log("screen_patterns", "layer"),
         benchmark:
-            "results/benchmarks/screen_patterns/{layer}.tsv"
+            paths.benchmark("screen_patterns", "layer")
+        # Alone on the machine: beside other CNN jobs in the process its large batches ran 9 times slower.
+        threads: workflow.cores
         resources:
             gpu=GPU,
         params:
@@ -31,12 +33,12 @@ rule score_precursor:
         unpack(screen_input),
         cnn=CNN,
     output:
-        scores="results/maps/{layer}/{map}/scores.npy",
-        scoring="results/maps/{layer}/{map}/scoring.json",
+        scores=paths.in_results(paths.SCORES),
+        scoring=paths.in_results(paths.SCORING),
     log:
-        "results/logs/score_precursor/{layer}/{map}.log",
+        paths.log("score_precursor", "map"),
     benchmark:
-        "results/benchmarks/score_precursor/{layer}/{map}.tsv"
+        paths.benchmark("score_precursor", "map")
     resources:
         gpu=GPU,
     params:
@@ -58,11 +60,11 @@ rule select_seeds:
     input:
         scores=rules.score_precursor.output.scores,
     output:
-        seeds="results/maps/{layer}/{map}/seeds.npz",
+        seeds=paths.in_results(paths.SEEDS),
     log:
-        "results/logs/select_seeds/{layer}/{map}.log",
+        paths.log("select_seeds", "map"),
     benchmark:
-        "results/benchmarks/select_seeds/{layer}/{map}.tsv"
+        paths.benchmark("select_seeds", "map")
     params:
         precursor=params_of("precursor"),
     run:

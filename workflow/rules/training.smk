@@ -5,12 +5,12 @@ if SETTINGS.trains:
             arrays=rules.prepare_dataset.output.arrays,
             info=rules.prepare_dataset.output.info,
         output:
-            cnn="results/model/cnn.keras",
-            history="results/model/history.json",
+            cnn=paths.in_results(paths.CNN),
+            history=paths.in_results(paths.HISTORY),
         log:
-            "results/logs/train_cnn.log",
+            paths.log("train_cnn"),
         benchmark:
-            "results/benchmarks/train_cnn.tsv"
+            paths.benchmark("train_cnn")
         threads: workflow.cores
         resources:
             gpu=GPU,
@@ -33,13 +33,13 @@ if SETTINGS.trains:
             history=rules.train_cnn.output.history,
         output:
             png=report(
-                "results/figures/training.png",
+                paths.in_results(paths.TRAINING_FIGURE),
                 caption="../report/training.rst",
                 category="Training",
             ),
         log:
-            "results/logs/plot_training.log",
+            paths.log("plot_training"),
         benchmark:
-            "results/benchmarks/plot_training.tsv"
+            paths.benchmark("plot_training")
         run:
             run_job(jobs.plot_training, input, output, wildcards, log)
