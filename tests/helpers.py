@@ -19,8 +19,8 @@ MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
 def command(workdir, *args, configs=(TINY,), cores=2):
     """The snakemake command line for this workflow in `workdir` (`--resources` in `args` replaces gpu=1)."""
     resources = [] if "--resources" in args else ["--resources", "gpu=1"]
-    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-            "--cores", str(cores), *resources, "--configfile", *map(str, configs), *args]  # fmt: skip
+    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args,
+            "--cores", str(cores), *resources, "--configfile", *map(str, configs)]  # fmt: skip
 
 
 def snakemake(workdir, *args, configs=(TINY,), cores=2, env=None):

@@ -104,3 +104,13 @@ def test_on_the_cpu_alone_jobs_run_where_the_framework_puts_them():
     assert backend.devices() == [] and backend.deterministic()
     with backend.job_device() as device:
         assert device is None
+
+
+def test_a_backend_that_is_not_installed_is_named_before_anything(monkeypatch):
+    import importlib.util
+
+    installed = importlib.util.find_spec
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "jax" else installed(name))
+    with pytest.raises(backend.BackendError, match=r"KERAS_BACKEND=jax, but jax is not installed in this Python"):
+        backend.check_keras_backend()

@@ -163,3 +163,32 @@ def test_examples_that_are_not_an_npz_are_named(tmp_path):
     (tmp_path / "e.npz").write_text("text")
     with pytest.raises(data.DatasetError, match=r"dataset.path: .*e.npz: cannot be read as an .npz file"):
         data.load_examples(tmp_path / "e.npz", (28, 28, 1), 10)
+
+
+def test_blank_training_images_are_named_where_the_data_set_is_prepared(small_mnist):
+    blank = np.zeros_like(small_mnist["x_train"])
+    with pytest.raises(data.DatasetError, match=r"every training pixel has the value 0 \(standard deviation 0\)"):
+        data.describe("idx", blank, small_mnist["y_train"], small_mnist["x_test"], small_mnist["y_test"])
+
+
+def test_the_keras_download_without_a_network_points_to_a_local_file(monkeypatch):
+    import keras
+
+    def offline():
+        # what Keras raises without a network: a plain Exception
+        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")  # noqa: TRY002
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(
+        data.DatasetError, match=r"could not be downloaded \(URL fetch failure.*give its path as dataset.path"
+    ):
+        data.load_keras()
+
+
+def test_a_sources_files_are_named_for_the_rule_that_reads_them(tmp_path, small_mnist):
+    assert data.source_files("embedded", None) == [] and data.source_files("keras", None) == []
+    assert data.source_files("keras", "mnist.npz") == ["mnist.npz"]
+    write_idx_folder(tmp_path, small_mnist, gz=True)
+    assert sorted(data.source_files("idx", str(tmp_path))) == sorted(
+        str(tmp_path / f"{name}.gz") for name in data.IDX_FILES.values()
+    )

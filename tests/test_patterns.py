@@ -1,3 +1,5 @@
+import itertools
+
 import keras
 import numpy as np
 import pytest
@@ -59,3 +61,17 @@ def test_random_starts_are_seeded_and_standardized():
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
     np.testing.assert_allclose(a.std(axis=(1, 2, 3)), 1, atol=1e-4)
+
+
+def test_every_scale_alone_fluctuates_and_longer_scales_are_smoother():
+    steps = []
+    for scale in (28, 14, 7, 4, 1):
+        images = keras.ops.convert_to_numpy(patterns.random_starts(6, [scale], seed=1))
+        np.testing.assert_allclose(images.std(axis=(1, 2, 3)), 1, atol=1e-4)  # not blank, as one noise cell was
+        steps.append(np.abs(np.diff(images, axis=2)).mean())  # mean change between neighbouring columns
+    assert all(a < b for a, b in itertools.pairwise(steps)), steps
+
+
+def test_the_image_side_is_one_fluctuation_across_it():
+    assert [patterns.noise_points(28, scale) for scale in (28, 14, 7, 4, 1)] == [2, 3, 5, 8, 28]
+    assert patterns.noise_points(32, 32) == 2 and patterns.noise_points(36, 7) == 6

@@ -1,10 +1,12 @@
 """The result files: what a job writes is what every reader loads, in the summary's strategy order."""
 
+import json
+
 import numpy as np
 import pytest
 
 from mnist_oip import results
-from mnist_oip.results import LayerExamples, MapResult, Scoring, StartResult, StrategyResult
+from mnist_oip.results import LayerExamples, MapResult, Scoring, Screen, StartResult, StrategyResult
 
 
 def strategy(name, losses, image_steps=50):
@@ -46,9 +48,23 @@ def test_strategy_names_follow_the_warm_start_setting(warm, names):
     assert results.strategy_names("random", warm) == names
 
 
-def test_scoring_record_round_trips(tmp_path):
-    Scoring("halving", 19683, 62994, 12.5).save(tmp_path / "scoring.json")
-    assert Scoring.load(tmp_path / "scoring.json") == Scoring("halving", 19683, 62994, 12.5)
+def test_scoring_record_round_trips_with_what_it_scored(tmp_path):
+    written = Scoring("halving", 19683, 10398, 12.5, "pre_activation", 3, [0.2, 0.5, 0.8])
+    written.save(tmp_path / "scoring.json")
+    assert Scoring.load(tmp_path / "scoring.json") == written
+    older = {"strategy": "exhaustive", "patterns": 16, "image_steps": 48, "seconds": 0.1}  # before grid and levels
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    assert Scoring.load(tmp_path / "older.json").objective == "activation"
+
+
+def test_a_screen_round_trips_and_gives_each_maps_patterns_in_index_order(tmp_path):
+    written = Screen("conv3", 81, np.array([[5, 2, 9], [0, 1, 2]]), np.array([[3.0, 2.0, 1.0], [-1, -2, -3]]),
+                     np.array([False, True]), 0.7)  # fmt: skip
+    written.save(tmp_path / "screen.npz")
+    read = Screen.load(tmp_path / "screen.npz")
+    assert (read.layer, read.patterns, read.seconds) == ("conv3", 81, 0.7)
+    np.testing.assert_array_equal(read.survivors(0), [2, 5, 9])
+    assert read.pre_activation.tolist() == [False, True]
 
 
 def test_layer_examples_round_trip_and_name_the_class_each_map_peaks_on(tmp_path):

@@ -23,8 +23,10 @@ def edited(path, value):
     return config
 
 
-def test_default_config_loads_into_typed_sections():
+def test_the_blogs_experiment_is_the_default_one():
+    """3 levels on a 3x3 grid, 10 scoring steps, 8 seeds, 1200 steps, 8 random starts, every strategy compared."""
     loaded = settings.load(DEFAULT)
+    assert loaded.precursor.grid == 3 and loaded.oip.warm_start == "pre_relu"
     assert loaded.map_indices("conv3") == list(range(128)) and loaded.maps.layers == ("conv3",)
     assert loaded.precursor.count == 3**9 and loaded.precursor.levels == (0.2, 0.5, 0.8)
     assert (loaded.oip.steps, loaded.oip.random_starts, loaded.precursor.keep, loaded.precursor.steps) == (
@@ -61,7 +63,14 @@ def test_params_leave_out_only_what_scoring_does_not_read():
         ("dataset.source", "web", r"dataset.source: 'web' is not allowed; allowed values: embedded, keras, idx"),
         ("maps.indices", "some", r"maps.indices: 'some' is neither 'all' nor a list of distinct map indices"),
         ("oip.stepz", 3, r"oip: Additional properties are not allowed \('stepz' was unexpected\); allowed keys: steps"),
-        ("compute.gpu", "yes", r"compute.gpu: 'yes' is not allowed; allowed values: auto, True, False"),
+        ("compute.gpu", "yes", r"compute.gpu: 'yes' is not allowed; allowed values: auto, true, false"),
+        ("compute.gpu", "True", r"compute.gpu: 'True' is text, not the boolean true .*put it in a --configfile"),
+        ("training.seed", 2**32, r"training.seed: 4294967296 is greater than the maximum of 4294967295"),
+        ("oip.seed", -1, r"oip.seed: -1 is less than the minimum of 0"),
+        ("dataset.seed", -5, r"dataset.seed: -5 is less than the minimum of 0"),
+        ("figures.gallery_columns", 100000, r"gallery_columns: 100000 is greater than the maximum of 64: the gallery"),
+        ("examples.top", 10**6, r"examples.top: 1000000 is greater than the maximum of 100: the map's figure shows"),
+        ("oip.scales", [28, 28], r"oip.scales: \[28, 28\] has non-unique elements"),
     ],
 )
 def test_schema_errors_name_key_and_allowed(path, value, message):
@@ -234,3 +243,38 @@ def test_a_grid_finer_than_the_image_is_refused():
         settings.load(
             edited("precursor.grid", 29) | {"precursor": DEFAULT["precursor"] | {"grid": 29, "levels": [0.2, 0.8]}}
         )
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ({"dataset": {"source": "idx"}}, r"dataset.path: None is not a folder; dataset.source idx needs the folder"),
+        ({"dataset": {"test_fraction": 0.999}}, r"test_fraction: 0.999 leaves no training images of the 500 per class"),
+        ({"dataset": {"test_fraction": 0.0009}}, r"test_fraction: 0.0009 leaves no test images .* from 0.002 to 0.998"),
+        ({"training": {"batch_size": 4001}}, r"training.batch_size: 4001 is more than the 4000 training images"),
+        ({"oip": {"scales": [40, 7]}}, r"oip.scales: \[40\] px exceed the 28-px image; the largest scale, 28"),
+    ],
+)
+def test_values_a_job_would_refuse_are_refused_before_any_job(edit, message):
+    config = copy.deepcopy(DEFAULT)
+    for section, values in edit.items():
+        config[section] |= values
+    with pytest.raises(settings.ConfigError, match=message):
+        settings.load(config)
+
+
+def test_a_local_mnist_file_for_the_keras_source_must_be_an_npz(tmp_path):
+    config = edited("dataset.source", "keras")
+    config["dataset"]["path"] = str(tmp_path / "mnist.npz.gz")
+    with pytest.raises(settings.ConfigError, match=r"dataset.path: no file .*mnist.npz.gz"):
+        settings.load(config)
+    (tmp_path / "mnist.npz.gz").write_bytes(b"\x1f\x8b")
+    with pytest.raises(settings.ConfigError, match=r"mnist.npz.gz is not an .npz file; .*unpack a .gz first"):
+        settings.load(config)
+
+
+def test_params_read_only_what_the_data_source_reads():
+    embedded = settings.load(DEFAULT).dataset
+    assert embedded.params() == {"source": "embedded", "test_fraction": 0.2, "seed": 42}
+    keras_data = dataclasses.replace(embedded, source="keras", path="./data/../mnist.npz", test_fraction=0.5)
+    assert keras_data.params() == {"source": "keras", "path": "mnist.npz"}, "one spelling, no embedded-only keys"

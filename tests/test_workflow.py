@@ -5,10 +5,11 @@ import json
 import shutil
 
 import keras
+import matplotlib.image
 import numpy as np
 import pytest
 import yaml
-from helpers import MAPS, TINY, edited_config, plan, snakemake
+from helpers import MAPS, TINY, assert_same_results, edited_config, plan, snakemake
 
 from mnist_oip import data, selection, storage
 from mnist_oip.results import START_KINDS, LayerExamples, MapResult, Scoring, Screen, StartResult
@@ -28,15 +29,20 @@ def map_result(workdir, index):
 
 def test_every_output_exists(run):
     results = run / "results"
-    for name in ("summary.csv", "summary.md", "summary.html", "figures/training.png", "model/cnn.keras",
-                 "data/mnist.npz", "data/provenance.json", "maps/conv3/gallery.png", "maps/conv3/classes.png",
-                 "maps/conv3/examples.npz", "maps/conv3/summary.json"):  # fmt: skip
-        assert (results / name).stat().st_size > 0, name
+    for name in ("figures/training.png", "maps/conv3/gallery.png", "maps/conv3/classes.png"):
+        picture = matplotlib.image.imread(results / name)
+        assert picture.shape[0] > 100 and picture[..., :3].std() > 0.05, f"{name}: an empty picture"
+    assert (
+        "| strategy |" in (results / "summary.md").read_text() and "<table>" in (results / "summary.html").read_text()
+    )
+    assert len(LayerExamples.load(results / "maps/conv3/examples.npz").order) == 128
+    assert len(json.loads((results / "maps/conv3/summary.json").read_text())["rows"]) == len(MAPS)
     for job in ("find_examples", "summarize_layer"):
         assert (results / f"logs/{job}/conv3.log").exists() and (results / f"benchmarks/{job}/conv3.tsv").exists()
     for index in MAPS:
         for name in PER_MAP_FILES:
             assert (results / f"maps/conv3/{index}/{name}").stat().st_size > 0
+        assert matplotlib.image.imread(results / f"maps/conv3/{index}/figure.png")[..., :3].std() > 0.05
         for job in ("score_precursor", "select_seeds", "compare_oips", "plot_map"):
             assert (results / f"logs/{job}/conv3/{index}.log").exists()
             assert (results / f"benchmarks/{job}/conv3/{index}.tsv").exists()
@@ -136,7 +142,9 @@ def test_oips_are_grouped_into_distinct_patterns(run):
         assert len(groups["oips"]) == found
         assert groups["distinct"] == len({o["group"] for o in groups["oips"]}) and 1 <= groups["distinct"] <= found
     with open(run / "results/summary.csv") as f:
-        assert all(int(row["distinct_oips"]) >= 1 for row in csv.DictReader(f))
+        for row in csv.DictReader(f):
+            groups = json.loads((run / f"results/maps/conv3/{row['map']}/uniqueness.json").read_text())
+            assert int(row["distinct_oips"]) == groups["distinct"]
 
 
 def test_nothing_to_do_after_a_run(run):
@@ -168,6 +176,8 @@ AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1, "find_examples": 1} | AFTE
         ({"oip": {"steps": 30}}, AFTER_SELECTION | {"optimize_oips": 2 * N}),
         ({"oip": {"random_starts": 2}}, AFTER_SELECTION),  # the random starts only
         ({"figures": {"contrast": True}}, {"plot_map": N} | SUMMARIES),
+        ({"figures": {"gallery_columns": 8}}, SUMMARIES),  # the gallery alone
+        ({"compute": {"screen_batch_size": 64}}, {}),
         ({"uniqueness": {"threshold": 0.8}}, {"compare_oips": N, "plot_map": N} | SUMMARIES),
         ({"examples": {"top": 4}}, {"find_examples": 1, "plot_map": N} | SUMMARIES),
         ({"training": {"epochs": 2}}, AFTER_TRAINING),
@@ -176,6 +186,41 @@ AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1, "find_examples": 1} | AFTE
 )
 def test_editing_the_config_reruns_only_what_depends_on_it(run, edit, expected):
     assert plan(run, configs=(edited_config(run, edit),)) == expected
+
+
+def test_another_core_count_gives_the_same_results(run, tmp_path):
+    done = snakemake(tmp_path, cores=1)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_same_results(run, tmp_path)
+    models = [keras.saving.load_model(r / "results/model/cnn.keras").get_weights() for r in (run, tmp_path)]
+    for a, b in zip(*models):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_replaced_data_file_reruns_and_another_spelling_of_its_path_does_not(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.integers(0, 256, (300, 28, 28), dtype=np.uint8), "y_train": np.arange(300) % 10,
+              "x_test": rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), "y_test": np.arange(50) % 10}  # fmt: skip
+    np.savez(tmp_path / "mine.npz", **arrays)
+    prepared = "results/data/provenance.json"
+
+    def keras_source(path, **more):
+        return edited_config(tmp_path, {"dataset": {"source": "keras", "path": path, **more}})
+
+    done = snakemake(tmp_path, prepared, configs=(keras_source("mine.npz"),))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert plan(tmp_path, prepared, configs=(keras_source("./mine.npz", test_fraction=0.5, seed=3),)) == {}
+    arrays["y_train"] = arrays["y_train"][::-1].copy()
+    np.savez(tmp_path / "mine.npz", **arrays)  # replaced in place
+    assert plan(tmp_path, prepared, configs=(keras_source("mine.npz"),)) == {"prepare_dataset": 1}
+
+
+def test_a_file_where_the_results_folder_goes_stops_before_any_job(tmp_path):
+    (tmp_path / "results").write_text("not a folder")
+    done = snakemake(tmp_path, "--dry-run")
+    assert done.returncode != 0 and "results is a file; the workflow writes its results in a folder there" in (
+        done.stdout + done.stderr
+    )
 
 
 def test_adding_a_layer_reruns_nothing_of_the_others(run):
@@ -228,6 +273,9 @@ def test_the_branches_the_experiments_take_run_end_to_end(tmp_path, edit, strate
     summary = (tmp_path / "results/summary.md").read_text()
     assert all(f"| {name} |" in summary for name in strategies)
     scoring = Scoring.load(tmp_path / f"results/maps/conv3/{MAPS[0]}/scoring.json")
+    if "oip" in edit:
+        warm_steps = edited_config(tmp_path, {"oip": {"warm_start": "none", "warm_steps": 7}})
+        assert plan(tmp_path, configs=(warm_steps,)) == {}, "without the warm start nothing reads its steps"
     if "precursor" in edit:
         assert scoring.strategy == "halving" and scoring.image_steps == 16 * 1 + 8 * (3 - 1)
         scores = np.load(tmp_path / f"results/maps/conv3/{MAPS[0]}/scores.npy")

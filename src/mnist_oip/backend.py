@@ -9,8 +9,10 @@ that runs the CNN takes one from a pool for its whole run (`job_device`) and giv
 """
 
 import contextlib
+import importlib.util
 import os
 import queue
+import sys
 import threading
 from pathlib import Path
 
@@ -30,6 +32,8 @@ def check_keras_backend():
     name = os.environ.get("KERAS_BACKEND", "tensorflow")
     if name not in SUPPORTED:
         raise BackendError(f"KERAS_BACKEND={name!r} is not supported; use one of: {', '.join(SUPPORTED)}")
+    if importlib.util.find_spec(name) is None:
+        raise BackendError(f"KERAS_BACKEND={name}, but {name} is not installed in this Python ({sys.executable})")
     return name
 
 
@@ -104,13 +108,13 @@ def deterministic():
     return check_keras_backend() != "tensorflow" or not devices()
 
 
-def configure_threads(threads):
-    """Size the backend's CPU thread pools once per process, and ask it for deterministic ops: every job of
-    the process shares them.
-
-    Jobs run as threads of one process, so `threads` is the whole process's share of the CPU: the
-    workflow's `--cores`, at most the machine's cores. Later calls keep the first size (TensorFlow
-    cannot change it once it has run).
+def configure_threads():
+    """Size the backend's CPU thread pools once per process, to the cores this process may run on (its CPU
+    affinity, which a cluster's allocation sets), and, without GPUs, ask it for deterministic ops: every job
+    of the process shares them. The pools do not follow Snakemake's `--cores`, which sets how many jobs run
+    at once: TensorFlow's training splits its sums by thread, so a model trained under another pool size
+    differs in its last bits, and every OIP after it; this way one config gives one result on a machine.
+    Later calls keep the first size (TensorFlow cannot change it once it has run).
     """
     global _threads
     with _configured:
@@ -119,7 +123,7 @@ def configure_threads(threads):
         check_keras_backend()
         import keras
 
-        _threads = max(1, min(int(threads), os.cpu_count() or 1))
+        _threads = len(os.sched_getaffinity(0))
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 

@@ -187,7 +187,7 @@ def time_devices(args, config, layer):
         settings_of = {"cnn": cnn, "layer": layer, "precursor": config.precursor, "ascent": config.ascent}
         screen = Path(folder, "screen.npz") if config.precursor.screens else None
         scoring = Path(folder, "scoring.json")
-        backend.configure_threads(os.cpu_count())
+        backend.configure_threads()
         for _ in names or [None]:  # the pool hands out its devices in turn
             with backend.job_device() as device:
                 if screen:

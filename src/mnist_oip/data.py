@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import os
 import struct
 from pathlib import Path
 
@@ -43,7 +44,13 @@ def load_keras(path=None):
     if path is None:
         import keras
 
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        try:
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        except Exception as err:  # no network: Keras raises its own kinds for a failed download
+            raise DatasetError(
+                f"dataset.source keras: MNIST could not be downloaded ({err}); without a network, put a copy of "
+                "mnist.npz on this machine and give its path as dataset.path"
+            ) from err
         return _checked(x_train, y_train, x_test, y_test, "keras.datasets.mnist")
     path = Path(path)
     if not path.is_file():
@@ -155,6 +162,14 @@ def _as_labels(y, where):
     return y.astype(np.int64)
 
 
+def source_files(source, path):
+    """The files a data set source reads, each in one spelling (none for the embedded digits and Keras' own
+    download)."""
+    if source == "idx":
+        return [os.path.normpath(_idx_file(Path(path), name)) for name in IDX_FILES.values()]
+    return [os.path.normpath(path)] if source == "keras" and path is not None else []
+
+
 def load(source, path=None, test_fraction=0.2, seed=0):
     """Dispatch on `dataset.source`."""
     if source == "embedded":
@@ -171,6 +186,11 @@ def load(source, path=None, test_fraction=0.2, seed=0):
 def describe(source, x_train, y_train, x_test, y_test):
     """Provenance and standardization: scalar mean and std of the training pixels (scaled to [0, 1])."""
     pixels = x_train.astype(np.float64) / 255.0
+    if pixels.std() == 0:
+        raise DatasetError(
+            f"{source}: every training pixel has the value {pixels.flat[0] * 255:g} (standard deviation 0), so "
+            "the images cannot be standardized; are the training images blank?"
+        )
     digest = hashlib.sha256()
     for array in (x_train, y_train, x_test, y_test):
         digest.update(np.ascontiguousarray(array).tobytes())

@@ -6,7 +6,6 @@ job; a job that runs the CNN (`cnn_job`) takes a device of the process's pool fo
 """
 
 import functools
-import inspect
 import os
 import threading
 import time
@@ -24,24 +23,23 @@ _ascents = {}  # (path, device, mtime, layer, step size, precision) -> LayerAsce
 
 
 def cnn_job(job):
-    """A job that runs the CNN: the framework's threads sized for the process (`cores`), then a device of
-    the pool taken for the job's run, named in its log."""
+    """A job that runs the CNN: the framework's threads sized once for the process, then a device of the
+    pool taken for the job's run, named in its log."""
 
     @functools.wraps(job)
-    def on_device(*args, cores=1, **kwargs):
-        backend.configure_threads(cores)
+    def on_device(*args, **kwargs):
+        backend.configure_threads()
         with backend.job_device() as device:
             if device is not None:
                 log(f"on device {device}")
             return job(*args, **kwargs)
 
-    signature = inspect.signature(job)
-    cores = inspect.Parameter("cores", inspect.Parameter.KEYWORD_ONLY, default=1)
-    on_device.__signature__ = signature.replace(parameters=[*signature.parameters.values(), cores])
     return on_device
 
 
-def prepare_dataset(*, dataset, out_arrays, out_info):
+def prepare_dataset(*, dataset, out_arrays, out_info, files=()):
+    """The data set split, checked and summarized; `files`: those it reads (the rule's inputs, so that a
+    replaced file reruns it), read again here through `dataset`."""
     x_train, y_train, x_test, y_test = data.load(dataset.source, dataset.path, dataset.test_fraction, dataset.seed)
     info = data.describe(dataset.source, x_train, y_train, x_test, y_test)
     storage.save_npz(out_arrays, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)

@@ -55,11 +55,20 @@ def standardize_each(images):
 
 def random_starts(count, scales, seed, shape=SHAPE):
     """`count` images of uniform noise (each channel its own) on the length scales `scales` (px), summed,
-    upscaled and standardized."""
+    upscaled and standardized.
+
+    A scale of s px puts independent noise values s px apart from one edge of the image to the other
+    (`noise_points`): the image's own side, the largest scale, is one fluctuation across it."""
     rng = np.random.default_rng(seed)
     total = 0.0
     for scale in scales:
-        cells = [max(1, int(np.ceil(n / scale))) for n in shape[:2]]
-        noise = rng.uniform(size=(count, *cells, shape[2])).astype(np.float32)
+        points = [noise_points(n, scale) for n in shape[:2]]
+        noise = rng.uniform(size=(count, *points, shape[2])).astype(np.float32)
         total = total + upscale(noise, shape)
     return standardize_each(total)
+
+
+def noise_points(side, scale):
+    """Noise values along a side of `side` px for a length scale of `scale` px: both ends and every `scale`
+    px between them, at least 2, so that every scale varies across the image."""
+    return int(np.ceil((side - 1) / scale)) + 1

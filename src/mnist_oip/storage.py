@@ -23,6 +23,12 @@ class StorageError(ValueError):
     """A file cannot be read as what the workflow wrote there."""
 
 
+def check_folder(path):
+    """Refuse a path the workflow must write a folder at when something else is there."""
+    if Path(path).exists() and not Path(path).is_dir():
+        raise StorageError(f"{Path(path).resolve()} is a file; the workflow writes its results in a folder there")
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yield a temporary path beside `path`; move it to `path` only on success, with the mode a plain

@@ -9,14 +9,16 @@ from snakemake.utils import min_version
 # as threads, set in profiles/default), so the framework, the model and each compiled ascent load once.
 sys.path.insert(0, f"{workflow.basedir}/src")
 
-from mnist_oip import backend, jobs, paths, settings, storage
+from mnist_oip import backend, data, jobs, paths, settings, storage
 from mnist_oip.results import START_KINDS
+from mnist_oip.storage import check_folder
 
 min_version("9.0")
 
 
 backend.check_keras_backend()
 SETTINGS = settings.load(config)
+check_folder(paths.RESULTS)
 LAYERS = SETTINGS.maps.layers
 # The CNN the run explains: the blog's, trained by the workflow, or the user's saved model.
 CNN = SETTINGS.model.path or paths.in_results(paths.CNN)
@@ -41,27 +43,27 @@ wildcard_constraints:
     start="|".join(START_KINDS),
 
 
-def params_of(name, leave_out=None):
-    """A section's settings as a rule's params, without the keys only for `leave_out`: Snakemake reruns
-    the rule when they change. The run blocks read the same values, typed, from SETTINGS.
+def params_of(name, leave_out=()):
+    """A section's settings as a rule's params, without the keys only for the readers in `leave_out`:
+    Snakemake reruns the rule when they change. The run blocks read the same values, typed, from SETTINGS.
     """
     return settings.as_dict(getattr(SETTINGS, name), leave_out)
 
 
 def oip_params(wildcards):
-    """The oip settings a start kind reads: precursor seeds do not read the random starts' keys."""
-    return params_of(
-        "oip", leave_out="random" if wildcards.start == "precursor" else None
-    )
+    """The oip settings a start kind reads: precursor seeds do not read the random starts' keys, and without
+    the warm start nothing reads its steps."""
+    unread = ["random"] if wildcards.start == "precursor" else []
+    unread += ["warm"] if SETTINGS.oip.warm_start == "none" else []
+    return params_of("oip", leave_out=unread)
 
 
 def run_job(job, input, output, wildcards, log, **settings):
     """Run a library job with the rule's files as its keyword arguments (inputs by name, outputs as
-    out_<name>) and `settings`, and the wildcards and the workflow's cores where it asks for them; its
-    messages go to the rule's log."""
+    out_<name>) and `settings`, and the wildcards where it asks for them; its messages go to the rule's log."""
     arguments = dict(input.items()) | settings
     arguments |= {f"out_{name}": path for name, path in output.items()}
-    context = dict(wildcards.items()) | {"cores": workflow.cores}
+    context = dict(wildcards.items())
     if "map" in context:
         context["map_index"] = int(context["map"])
     asked = inspect.signature(job).parameters

@@ -1,6 +1,8 @@
 if SETTINGS.trains:
 
     rule prepare_dataset:
+        input:
+            files=data.source_files(SETTINGS.dataset.source, SETTINGS.dataset.path),
         output:
             arrays=paths.in_results(paths.ARRAYS),
             info=paths.in_results(paths.PROVENANCE),
@@ -9,7 +11,7 @@ if SETTINGS.trains:
         benchmark:
             paths.benchmark("prepare_dataset")
         params:
-            dataset=params_of("dataset"),
+            dataset=SETTINGS.dataset.params(),
         run:
             run_job(
                 jobs.prepare_dataset,

@@ -16,7 +16,7 @@ rule plot_map:
     benchmark:
         paths.benchmark("plot_map", "map")
     params:
-        figures=params_of("figures"),
+        figures=params_of("figures", leave_out="gallery"),
     run:
         run_job(jobs.plot_map, input, output, wildcards, log, figures=SETTINGS.figures)
 
