@@ -66,7 +66,7 @@ def test_warm_start_moves_a_map_that_random_starts_leave_at_zero(cnn):
     plain, warm = layer.map(9), layer.map(9, pre_activation=True)
     features = model.layer_body(cnn, "conv3")(images)
     spatial_max = keras.ops.convert_to_numpy(
-        model.map_output(layer.target, features, warm.kernel, warm.bias, True)
+        layer.unit.output(features, warm.kernel, warm.bias, True)
     ).max()
     highest = warm.losses(images).max()
     # Lower the bias until no position of any start is active, but within reach of 100 steps of 0.1.

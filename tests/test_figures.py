@@ -106,3 +106,29 @@ def test_summary_tables_in_csv_markdown_and_html(tmp_path):
     assert "| 0 | 1.235 | True |" in (tmp_path / "s.md").read_text()
     page = (tmp_path / "s.html").read_text()
     assert "<p>a line &amp; more</p>" in page and "<td>1.235</td>" in page
+
+
+def test_a_map_figure_of_wide_images_shows_every_image_with_its_own_caption():
+    def wide(name, n):
+        rng = np.random.default_rng(n)
+        images = rng.normal(size=(n, 28, 36, 1)).astype(np.float32)
+        return StrategyResult(name, images, images, np.zeros((5, n)), np.zeros((0, n)), np.linspace(1, 2, n),
+                              np.arange(n) % 10, np.full(n, 0.5), 1.0, 100)  # fmt: skip
+
+    result = MapResult("block1", 2, {"random": wide("random", 3), "precursor": wide("precursor", 4)})
+    top = np.random.default_rng(0).normal(size=(3, 9, 28, 36, 1)).astype(np.float32)
+    examples = LayerExamples("block1", np.arange(3), np.ones((3, 3), np.float32), np.arange(3),
+                             np.zeros((3, 9), int), np.ones((3, 9), np.float32), np.zeros((3, 9), int), top)  # fmt: skip
+    fig = figures.map_figure_of(result, {}, examples=examples)
+    first = fig.axes[0]  # the held-out row: 9 images of 36 px and 8 gaps of 2
+    assert first.get_xlim()[1] >= 9 * 36 + 8 * 2 - 1
+    centres = [text.get_position()[0] for text in first.texts]
+    np.testing.assert_allclose(centres, [c * 38 + 17.5 for c in range(9)])
+
+
+def test_a_gallery_of_two_maps_is_as_wide_as_two_maps(tmp_path):
+    image = np.random.default_rng(1).normal(size=(28, 28, 1))
+    figures.gallery("conv3", [BestOip(0, image, 2.5, True, 3, 0.9), BestOip(5, image, 1.0, True, 1, 0.5)],
+                    tmp_path / "two.png", columns=16)  # fmt: skip
+    picture = matplotlib.image.imread(tmp_path / "two.png")
+    assert picture.shape[1] < 700, "two thumbnails and the title, not a row of sixteen (1,400 px)"

@@ -22,10 +22,10 @@ def whole_layer(cnn, layer, images):
 @pytest.mark.parametrize("pre_activation", [False, True])
 def test_one_map_equals_the_layer_channel(cnn, layer, index, pre_activation):
     images = patterns.random_starts(5, [28, 7], seed=1)
-    target = model.conv_layer(cnn, layer)
-    kernel, bias = model.map_filter(target, index)
+    target, unit = model.conv_layer(cnn, layer), model.map_unit(cnn, layer)
+    kernel, bias = unit.map_filter(index)
     features = model.layer_body(cnn, layer)(images)
-    out = keras.ops.convert_to_numpy(model.map_output(target, features, kernel, bias, pre_activation))
+    out = keras.ops.convert_to_numpy(unit.output(features, kernel, bias, pre_activation))
     expected = whole_layer(cnn, layer, images)[..., index : index + 1]
     if pre_activation:  # the reference without its ReLU: the same layer's kernel, activation removed
         plain = keras.layers.Conv2D(target.filters, target.kernel_size)
@@ -50,7 +50,7 @@ def test_bad_layer_and_map_are_named(cnn):
     with pytest.raises(model.ModelError, match=r"'dense' is not a Conv2D layer.*conv1.*conv2.*conv3"):
         model.layer_body(cnn, "dense")
     with pytest.raises(model.ModelError, match=r"map 128 does not exist: layer 'conv3' has maps 0..127"):
-        model.map_filter(model.conv_layer(cnn, "conv3"), 128)
+        model.map_unit(cnn, "conv3").map_filter(128)
 
 
 def test_wrong_model_files_are_named(tmp_path):
@@ -155,3 +155,44 @@ def test_only_a_plain_stride_1_valid_conv_becomes_an_image_conv():
         assert not model.ImageConv.fits(other)
     body = model.layer_body(model.build_cnn(), "conv3")
     assert [type(layer).__name__ for layer in body.layers][2] == "ImageConv"
+
+
+def conv_bn_relu_cnn():
+    """A CNN as people build them: a conv without bias or activation, then BatchNormalization and a ReLU layer;
+    a conv then a separate Activation layer. Its BatchNormalization has statistics of its own."""
+    keras.utils.set_random_seed(5)
+    cnn = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(6, 3, use_bias=False, name="c1"),
+                            keras.layers.BatchNormalization(name="bn"), keras.layers.ReLU(name="relu"),
+                            keras.layers.MaxPooling2D(2), keras.layers.Conv2D(4, 3, name="c2"),
+                            keras.layers.Activation("relu", name="act"), keras.layers.Flatten(),
+                            keras.layers.Dense(3)])  # fmt: skip
+    rng = np.random.default_rng(0)
+    norm = cnn.get_layer("bn")
+    norm.set_weights([rng.uniform(0.5, 2, 6), rng.normal(size=6), rng.normal(size=6), rng.uniform(0.5, 2, 6)])
+    return cnn
+
+
+@pytest.mark.parametrize("layer, passed_on, before_it", [("c1", "relu", "bn"), ("c2", "act", "c2")])
+def test_a_maps_activation_is_what_the_network_passes_on(layer, passed_on, before_it):
+    cnn = conv_bn_relu_cnn()
+    unit = model.map_unit(cnn, layer)
+    assert unit.layers[-1] == passed_on
+    images = patterns.random_starts(5, [28, 7], seed=2)
+    features = model.layer_body(cnn, layer)(images)
+    for pre_activation, name in ((False, passed_on), (True, before_it)):
+        out = keras.ops.convert_to_numpy(unit.output(features, unit.kernel, unit.bias, pre_activation))
+        expected = keras.ops.convert_to_numpy(keras.Model(cnn.inputs, cnn.get_layer(name).output)(images))
+        np.testing.assert_allclose(out, expected[:, : out.shape[1], : out.shape[2]], rtol=1e-4, atol=1e-5)
+    activations = model.map_activations(cnn, layer, keras.ops.convert_to_numpy(images))
+    passed = keras.ops.convert_to_numpy(keras.Model(cnn.inputs, cnn.get_layer(passed_on).output)(images))
+    np.testing.assert_allclose(activations, passed.mean(axis=(1, 2)), rtol=1e-4, atol=1e-6)
+    assert (passed >= 0).all() and passed.mean() > 0
+
+
+def test_a_conv_without_bias_climbs(tmp_path):
+    cnn = conv_bn_relu_cnn()
+    from mnist_oip import ascent
+
+    climb = ascent.LayerAscent(cnn, "c1", 0.05)
+    _, curve, final = climb.map(2).run(patterns.random_starts(3, [28, 7], seed=1), 5)
+    assert curve.shape == (5, 3) and np.isfinite(final).all()

@@ -10,7 +10,8 @@ import pytest
 from mnist_oip import ascent, model, patterns, precursor, selection, settings
 
 SETTINGS = settings.Precursor(grid=2, levels=(0.2, 0.5, 0.8), steps=6, keep=4, strategy="exhaustive",
-                              halving_steps=(1, 2), halving_keep=0.25, precision="float32")  # fmt: skip
+                              halving_steps=(1, 2), halving_keep=0.25, precision="float32",
+                              screen_precision="float32")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -173,6 +173,7 @@ AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1, "find_examples": 1} | AFTE
         ({"precursor": {"steps": 4}}, AFTER_SCORING),
         ({"precursor": {"strategy": "halving", "halving_steps": [1], "halving_keep": 0.5}}, AFTER_SCORING),
         ({"precursor": {"precision": "bfloat16"}}, AFTER_SCORING),
+        ({"precursor": {"screen_precision": "bfloat16"}}, {}),  # no screen in an exhaustive run
         ({"oip": {"steps": 30}}, AFTER_SELECTION | {"optimize_oips": 2 * N}),
         ({"oip": {"random_starts": 2}}, AFTER_SELECTION),  # the random starts only
         ({"figures": {"contrast": True}}, {"plot_map": N} | SUMMARIES),
@@ -305,6 +306,8 @@ def test_one_screen_serves_every_map_and_reruns_only_for_its_own_settings(tmp_pa
     assert plan(tmp_path, configs=(steps,)) == AFTER_SCORING, "the screen does not read the steps"
     keep = edited_config(tmp_path, {"precursor": SCREENING["precursor"] | {"halving_keep": 0.25}})
     assert plan(tmp_path, configs=(keep,)) == {"screen_patterns": 1} | AFTER_SCORING
+    rough = edited_config(tmp_path, {"precursor": SCREENING["precursor"] | {"screen_precision": "bfloat16"}})
+    assert plan(tmp_path, configs=(rough,)) == {"screen_patterns": 1} | AFTER_SCORING
     batch = edited_config(tmp_path, SCREENING | {"compute": {"screen_batch_size": 3}})
     assert plan(tmp_path, configs=(batch,)) == {}, "how the screen is batched changes no result"
 

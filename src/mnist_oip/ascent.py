@@ -23,26 +23,26 @@ class LayerAscent:
     def __init__(self, cnn, layer_name, step_size, precision="float32"):
         self.layer = layer_name
         self.input_shape = tuple(cnn.input_shape[1:])
-        self.target = model.conv_layer(cnn, layer_name)
+        self.unit = model.map_unit(cnn, layer_name)
         body = model.layer_body(cnn, layer_name, precision)
 
         def losses(x, kernel, bias, pre_activation):
-            y = model.map_output(self.target, body(x, training=False), kernel, bias, pre_activation)
+            y = self.unit.output(body(x, training=False), kernel, bias, pre_activation)
             return keras.ops.mean(y, axis=(1, 2, 3))
 
         backend = keras.backend.backend()
         if backend == "tensorflow":
             self._run, self._losses, self._run_function = _tensorflow_loop(losses, float(step_size))
-            self._screen = _tensorflow_screen(body, self.target, self.input_shape)
+            self._screen = _tensorflow_screen(body, self.unit, self.input_shape)
         elif backend == "jax":
-            self._run, self._losses, self._run_function = _jax_loop(body, self.target, float(step_size))
-            self._screen = _jax_screen(body, self.target, self.input_shape)
+            self._run, self._losses, self._run_function = _jax_loop(body, self.unit, float(step_size))
+            self._screen = _jax_screen(body, self.unit, self.input_shape)
         else:
             raise NotImplementedError(f"no ascent step for the Keras backend {backend!r}; use tensorflow or jax")
 
     @property
     def maps(self):
-        return self.target.filters
+        return self.unit.maps
 
     def map(self, map_index, pre_activation=False):
         return MapAscent(self, map_index, pre_activation)
@@ -60,7 +60,7 @@ class MapAscent:
     """One map's ascent: `run(images, steps)` -> (final images, loss curve (steps, n), final losses (n,))."""
 
     def __init__(self, layer_ascent, map_index, pre_activation=False):
-        self.kernel, self.bias = model.map_filter(layer_ascent.target, map_index)
+        self.kernel, self.bias = layer_ascent.unit.map_filter(map_index)
         self.pre_activation = pre_activation
         self.input_shape = layer_ascent.input_shape
         self.label = f"map {map_index} of {layer_ascent.layer}" + (" (pre-activation)" if pre_activation else "")
@@ -87,32 +87,33 @@ class MapAscent:
             raise AscentError(f"{self.label}: loss is NaN or inf after the last step ({steps})")
 
 
-def _layer_means(features, target, shape):
-    """coarse patterns -> (mean activation, mean pre-activation) of every map of `target`, (n, maps) each."""
+def _layer_means(features, unit, shape):
+    """coarse patterns -> (mean activation, mean pre-activation) of every map of `unit`, (n, maps) each."""
     from . import patterns
 
-    kernel, bias = (keras.ops.convert_to_numpy(w).astype("float32") for w in (target.kernel, target.bias))
-
     def means(coarse):
-        pre = model.map_output(target, features(patterns.upscale(coarse, shape)), kernel, bias, True)
-        return keras.ops.mean(target.activation(pre), axis=(1, 2)), keras.ops.mean(pre, axis=(1, 2))
+        pre = unit.output(features(patterns.upscale(coarse, shape)), unit.kernel, unit.bias, True)
+        return keras.ops.mean(unit.activation(pre), axis=(1, 2)), keras.ops.mean(pre, axis=(1, 2))
 
     return means
 
 
-def _tensorflow_screen(body, target, shape):
+def _tensorflow_screen(body, unit, shape):
     import tensorflow as tf
 
-    return tf.function(_layer_means(lambda x: body(x, training=False), target, shape), reduce_retracing=True)
+    return tf.function(_layer_means(lambda x: body(x, training=False), unit, shape), reduce_retracing=True)
 
 
-def _jax_screen(body, target, shape):
+def _jax_screen(body, unit, shape):
     import jax
 
     trainable = [v.value for v in body.trainable_variables]
     non_trainable = [v.value for v in body.non_trainable_variables]
-    features = lambda x: body.stateless_call(trainable, non_trainable, x, training=False)[0]
-    return jax.jit(_layer_means(features, target, shape))
+
+    def features(x):
+        return body.stateless_call(trainable, non_trainable, x, training=False)[0]
+
+    return jax.jit(_layer_means(features, unit, shape))
 
 
 def _tensorflow_loop(losses, step_size):
@@ -144,7 +145,7 @@ def _tensorflow_loop(losses, step_size):
     )
 
 
-def _jax_loop(body, target, step_size):
+def _jax_loop(body, unit, step_size):
     import functools
 
     import jax
@@ -155,7 +156,7 @@ def _jax_loop(body, target, step_size):
 
     def losses(x, kernel, bias, pre_activation):
         features, _ = body.stateless_call(trainable, non_trainable, x, training=False)
-        return jnp.mean(model.map_output(target, features, kernel, bias, pre_activation), axis=(1, 2, 3))
+        return jnp.mean(unit.output(features, kernel, bias, pre_activation), axis=(1, 2, 3))
 
     def total(x, kernel, bias, pre_activation):
         loss = losses(x, kernel, bias, pre_activation)

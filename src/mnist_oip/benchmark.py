@@ -320,9 +320,9 @@ def main(argv=None):
 
 def map_flops(layer_ascent):
     """2 x multiply-adds of the one filter of the target layer, at the output size the body feeds it."""
-    target = layer_ascent.target
-    height, width = target.output.shape[1:3]
-    return 2 * height * width * int(np.prod(target.kernel_size)) * target.kernel.shape[2]
+    conv = layer_ascent.unit.conv
+    height, width = conv.output.shape[1:3]
+    return 2 * height * width * int(np.prod(conv.kernel_size)) * conv.kernel.shape[2]
 
 
 def optimization_rate(project, index, config, scoring):

@@ -26,14 +26,22 @@ def _save(fig, path):
         fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
 
 
-def mosaic(images, contrast=False, gap=2):
-    """Images side by side, each scaled on its own, `gap` px of white between them."""
+GAP = 2  # px of white between images side by side
+
+
+def mosaic(images, contrast=False):
+    """Images side by side, each scaled on its own, `GAP` px of white between them."""
     shown = [display(image, contrast) for image in images]
-    spacer = np.ones((shown[0].shape[0], gap, *shown[0].shape[2:]))
+    spacer = np.ones((shown[0].shape[0], GAP, *shown[0].shape[2:]))
     return np.hstack([part for image in shown for part in (image, spacer)][:-1])
 
 
 def map_figure(result, groups, path, contrast=False, examples=None):
+    """`map_figure_of` saved to `path`."""
+    _save(map_figure_of(result, groups, contrast, examples), path)
+
+
+def map_figure_of(result, groups, contrast=False, examples=None):
     """For each strategy of a `MapResult`, a row of start images above a row of their OIPs, the OIPs
     labelled with their losses, for loss > 0 the letter of their pattern group (same letter: same pattern
     up to a shift), and the class the CNN reads in them with its probability. With the layer's
@@ -56,27 +64,29 @@ def map_figure(result, groups, path, contrast=False, examples=None):
             labels.append(f"{loss:.3g}{letter}\n→{read} {p:.2f}")
         rows.append((None, run.oips, labels))
     columns = max(len(images) for _, images, _ in rows)
-    fig = Figure(figsize=(1.3 * columns, 1.6 * len(rows)), layout="constrained")
+    height, width = runs[0].oips.shape[1:3]
+    fig = Figure(figsize=(1.3 * columns * max(1.0, width / height), 1.6 * len(rows)), layout="constrained")
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
-    size = runs[0].oips.shape[1] + 2
+    step = width + GAP  # one image and the gap after it, along a row
     for ax, (title, images, labels) in zip(axes, rows):
         ax.imshow(mosaic(images, contrast), cmap="gray", vmin=0, vmax=1)
-        ax.set_xlim(-0.5, columns * size - 2.5)
+        ax.set_xlim(-0.5, columns * step - GAP - 0.5)
         ax.axis("off")
         if title:
             ax.set_title(title, fontsize=8, loc="left")
         for c, label in enumerate(labels or []):
-            ax.text(c * size + size / 2 - 1, size, label, fontsize=7, ha="center", va="top")
+            ax.text(c * step + width / 2 - 0.5, height, label, fontsize=7, ha="center", va="top")
     fig.suptitle(
         f"map {result.map} of {result.layer}: start images and their OIPs (loss = mean activation; "
         "→ the class the CNN reads, its probability)",
         fontsize=9,
     )
-    _save(fig, path)
+    return fig
 
 
 def gallery(layer, best, path, contrast=False, columns=16):
     """Every map's best OIP (a list of `summary.BestOip`), with its loss and the class the CNN reads."""
+    columns = min(columns, len(best))
     rows = int(np.ceil(len(best) / columns))
     fig = Figure(figsize=(columns * 0.9, rows * 1.15))
     axes = fig.subplots(rows, columns, squeeze=False)
@@ -115,28 +125,29 @@ def search_comparison(found, images, path, contrast=False, most=24):
     _save(fig, path)
 
 
-def class_profiles(examples, read_as, path):
-    """A layer's maps (columns, similar profiles side by side) by class (rows): each map's mean activation
-    per class of held-out images, scaled to the map's largest; a dot marks the class the CNN reads in the
-    map's best OIP (`read_as`: map -> class, maps with an OIP)."""
-    profiles = examples.profiles[examples.order]
+def class_profiles(examples, read_as, path, maps=None):
+    """A layer's maps (columns, similar profiles side by side; `maps`: those asked for, or all) by class
+    (rows): each map's mean activation per class of held-out images, scaled to the map's largest; a dot marks
+    the class the CNN reads in the map's best OIP (`read_as`: map -> class, maps with an OIP)."""
+    order = examples.order if maps is None else np.array([m for m in examples.order if m in set(maps)])
+    profiles = examples.profiles[order]
     peak = profiles.max(axis=1, keepdims=True)
     scaled = np.divide(profiles, peak, out=np.zeros_like(profiles), where=peak > 0)
-    count = len(examples.order)
+    count = len(order)
     fig = Figure(figsize=(max(6, 0.11 * count + 2), 0.3 * len(examples.classes) + 1.6))
     ax = fig.subplots()
     shown = ax.imshow(scaled.T, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
     row_of = {int(c): r for r, c in enumerate(examples.classes)}
-    dots = [(x, row_of[read_as[int(m)]]) for x, m in enumerate(examples.order) if read_as.get(int(m)) in row_of]
+    dots = [(x, row_of[read_as[int(m)]]) for x, m in enumerate(order) if read_as.get(int(m)) in row_of]
     if dots:
-        ax.scatter(*zip(*dots), s=9, c="red", marker="o", label="class read in the best OIP")
-        ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
+        ax.scatter(*zip(*dots), s=9, c="red", marker="o")
     ax.set_yticks(range(len(examples.classes)), [str(c) for c in examples.classes], fontsize=7)
-    ax.set_xticks(range(count), [str(m) for m in examples.order], fontsize=4, rotation=90)
+    ax.set_xticks(range(count), [str(m) for m in order], fontsize=4 if count > 40 else 7, rotation=90)
     ax.set_xlabel("map (similar class profiles side by side)", fontsize=8)
     ax.set_ylabel("class", fontsize=8)
     fig.colorbar(shown, ax=ax, fraction=0.02, pad=0.01).set_label("mean activation / map's largest", fontsize=7)
-    ax.set_title(f"{examples.layer}: class profiles of its maps on held-out images", fontsize=9, loc="left")
+    ax.set_title(f"{examples.layer}: class profiles of its maps on held-out images (red: the class the CNN reads in "
+                 "the map's best OIP)", fontsize=9, loc="left")  # fmt: skip
     _save(fig, path)
 
 

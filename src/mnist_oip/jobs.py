@@ -143,7 +143,7 @@ def screen_patterns(*, cnn, layer, precursor, ascent, compute, out_screen):
     """The forward screen of the precursor's patterns for every map of `layer` (halving's first round)."""
     from . import precursor as scoring
 
-    climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision)
+    climb = layer_ascent(cnn, layer, ascent.step_size, precursor.screen_precision)
     done = scoring.screen_patterns(climb, precursor, compute.screen_batch_size)
     done.save(out_screen)
     log(f"screen done: {done.patterns} patterns through {len(done.indices)} maps in {done.seconds:.1f} s")
@@ -311,7 +311,7 @@ def summarize_layer(
     done, best = summary.summarize(layer, maps, [distinct[folder] for folder in by_map], scoring, found)
     fig.gallery(layer, best, out_gallery, figures.contrast, figures.gallery_columns)
     if found is not None:
-        fig.class_profiles(found, {oip.map: oip.read_as for oip in best if oip.found}, out_classes)
+        fig.class_profiles(found, {oip.map: oip.read_as for oip in best if oip.found}, out_classes, [m.map for m in maps])
     done.save(out_summary)
     log(f"{done.count_line}\n{done.class_line}")
 

@@ -1,5 +1,7 @@
 """The blog's CNN: build, train, load, and cut out one feature map as its own small model."""
 
+import dataclasses
+
 import keras
 import numpy as np
 
@@ -112,11 +114,6 @@ def conv_layer(model, layer_name):
     return model.get_layer(layer_name)
 
 
-def check_map(target, map_index):
-    if not 0 <= map_index < target.filters:
-        raise ModelError(f"map {map_index} does not exist: layer {target.name!r} has maps 0..{target.filters - 1}")
-
-
 def layer_body(model, layer_name, precision="float32"):
     """A model image -> the input of `layer_name`: the layers before it, on the input cropped to the pixels
     that reach the layer's output at all (floor-mode pooling drops the border), which changes no result.
@@ -153,8 +150,7 @@ class ImageConv(keras.layers.Layer):
     def __init__(self, conv):
         super().__init__(name=f"{conv.name}_on_image")
         self.activation = conv.activation
-        self.kernel_values = keras.ops.convert_to_numpy(conv.kernel).astype("float32")
-        self.bias_values = keras.ops.convert_to_numpy(conv.bias).astype("float32") if conv.use_bias else 0.0
+        self.kernel_values, self.bias_values = conv_weights(conv)
 
     @staticmethod
     def fits(layer):
@@ -199,27 +195,85 @@ def _image_conv(kernel):
     return convolve
 
 
-def map_filter(target, map_index):
-    """Kernel (h, w, channels, 1) and bias (1,) of one map of the conv layer `target`, float32 numpy."""
-    check_map(target, map_index)
-    kernel, bias = (keras.ops.convert_to_numpy(w).astype("float32") for w in (target.kernel, target.bias))
-    return kernel[..., map_index : map_index + 1], bias[map_index : map_index + 1]
-
-
-def map_output(target, features, kernel, bias, pre_activation=False):
-    """One map of the conv layer `target` from its input `features`, with a filter given as tensors, so one
-    compiled function serves every map of the layer. float32 out; bfloat16 features convolve in bfloat16."""
-    ops = keras.ops
-    y = ops.conv(
-        features,
-        ops.cast(kernel, features.dtype),
-        target.strides,
-        target.padding,
-        "channels_last",
-        target.dilation_rate,
+def conv_weights(conv):
+    """Kernel (h, w, channels, maps) and bias (maps,) of a conv layer, float32 numpy; a bias of zeros where the
+    layer has none (use_bias=False, as before a BatchNormalization)."""
+    kernel = keras.ops.convert_to_numpy(conv.kernel).astype("float32")
+    bias = (
+        keras.ops.convert_to_numpy(conv.bias).astype("float32")
+        if conv.use_bias
+        else np.zeros(kernel.shape[-1], "float32")
     )
-    y = ops.cast(y, "float32") + bias
-    return y if pre_activation else target.activation(y)
+    return kernel, bias
+
+
+ELEMENTWISE = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)
+
+
+@dataclasses.dataclass(frozen=True)
+class MapUnit:
+    """What the maps of a conv layer pass on: the convolution, a BatchNormalization right after it folded into
+    its kernel and bias, and the non-linearity that follows, the conv's own or an activation layer right after
+    it (`layers`: the layers it covers). Its pre-activation is the value before that non-linearity."""
+
+    conv: object
+    kernel: np.ndarray  # (height, width, channels, maps)
+    bias: np.ndarray  # (maps,)
+    activation: object
+    layers: tuple
+
+    @property
+    def maps(self):
+        return self.kernel.shape[-1]
+
+    def map_filter(self, map_index):
+        """Kernel (h, w, channels, 1) and bias (1,) of one map, float32 numpy."""
+        if not 0 <= map_index < self.maps:
+            raise ModelError(f"map {map_index} does not exist: layer {self.conv.name!r} has maps 0..{self.maps - 1}")
+        return self.kernel[..., map_index : map_index + 1], self.bias[map_index : map_index + 1]
+
+    def output(self, features, kernel, bias, pre_activation=False):
+        """The maps of `kernel` and `bias` (one map's, or all) from the conv's input `features`; the filter is
+        an argument, so one compiled function serves every map. float32 out; bfloat16 features convolve in
+        bfloat16."""
+        ops = keras.ops
+        conv = self.conv
+        y = ops.conv(features, ops.cast(kernel, features.dtype), conv.strides, conv.padding, "channels_last",
+                     conv.dilation_rate)  # fmt: skip
+        y = ops.cast(y, "float32") + bias
+        return y if pre_activation else self.activation(y)
+
+
+def map_unit(model, layer_name):
+    """The `MapUnit` of the conv layer `layer_name` of `model`."""
+    conv = conv_layer(model, layer_name)
+    kernel, bias = conv_weights(conv)
+    layers, activation, after = [conv.name], conv.activation, _next_layer(conv)
+    if activation is keras.activations.linear:
+        if isinstance(after, keras.layers.BatchNormalization) and after.axis in (-1, 3):
+            kernel, bias = _folded(after, kernel, bias)
+            layers.append(after.name)
+            after = _next_layer(after)
+        if isinstance(after, ELEMENTWISE):
+            activation = after
+            layers.append(after.name)
+    return MapUnit(conv, kernel, bias, activation, tuple(layers))
+
+
+def _next_layer(layer):
+    """The one layer that takes `layer`'s output, or None where none or several do."""
+    consumers = {node.operation for node in layer._outbound_nodes}
+    return consumers.pop() if len(consumers) == 1 else None
+
+
+def _folded(norm, kernel, bias):
+    """Kernel and bias of a conv whose output then goes through the BatchNormalization `norm` (at inference)."""
+    count = kernel.shape[-1]
+    weights = {w.path.split("/")[-1]: keras.ops.convert_to_numpy(w).astype("float64") for w in norm.weights}
+    gamma = weights.get("gamma", np.ones(count))
+    beta = weights.get("beta", np.zeros(count))
+    scale = gamma / np.sqrt(weights["moving_variance"] + norm.epsilon)
+    return (kernel * scale).astype("float32"), ((bias - weights["moving_mean"]) * scale + beta).astype("float32")
 
 
 def _with_policy(layer, policy):
@@ -270,13 +324,14 @@ def class_probabilities(model, images, batch_size=256):
 
 
 def map_activations(model, layer_name, images, batch_size=256):
-    """Each image's mean activation of every map of the conv layer `layer_name`: (images, maps)."""
-    target = conv_layer(model, layer_name)
-    body = layer_body(model, layer_name)
-    means = _in_batches(
-        lambda batch: keras.ops.mean(target(body(batch, training=False)), axis=(1, 2)), images, batch_size
-    )
-    return means.astype(np.float32)
+    """Each image's mean activation of every map of the conv layer `layer_name` (as its `MapUnit` passes it
+    on): (images, maps)."""
+    unit, body = map_unit(model, layer_name), layer_body(model, layer_name)
+
+    def means(batch):
+        return keras.ops.mean(unit.output(body(batch, training=False), unit.kernel, unit.bias), axis=(1, 2))
+
+    return _in_batches(means, images, batch_size).astype(np.float32)
 
 
 def _in_batches(function, images, batch_size):

@@ -80,6 +80,7 @@ SELECTION_ONLY = {"only_for": "selection"}  # a precursor key that scoring does 
 RANDOM_ONLY = {"only_for": "random"}  # an oip key that precursor starts do not read
 WARM_ONLY = {"only_for": "warm"}  # an oip key that only the warm start reads
 GALLERY_ONLY = {"only_for": "gallery"}  # a figures key that only the layer's gallery reads
+SCREEN_ONLY = {"only_for": "screen"}  # a precursor key that only the layer's screen reads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Precursor:
     halving_steps: tuple[int, ...]
     halving_keep: float | tuple[float, ...]  # one share for every round, or one per round
     precision: str
+    screen_precision: str = dataclasses.field(metadata=SCREEN_ONLY)
 
     @property
     def count(self):
@@ -113,7 +115,12 @@ class Precursor:
         from .precursor import rounds  # numpy only
 
         passed_on = rounds(self.count, self)[1][0]
-        return {"grid": self.grid, "levels": list(self.levels), "passed_on": passed_on, "precision": self.precision}
+        return {
+            "grid": self.grid,
+            "levels": list(self.levels),
+            "passed_on": passed_on,
+            "precision": self.screen_precision,
+        }
 
     def kept_share(self, round_number):
         """The share of patterns that halving round `round_number` (0, 1, ...) takes on to the next."""

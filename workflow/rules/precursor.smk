@@ -42,7 +42,7 @@ rule score_precursor:
     resources:
         gpu=GPU,
     params:
-        precursor=params_of("precursor", leave_out="selection"),
+        precursor=params_of("precursor", leave_out=("selection", "screen")),
         ascent=params_of("ascent"),
     run:
         run_job(
@@ -66,7 +66,7 @@ rule select_seeds:
     benchmark:
         paths.benchmark("select_seeds", "map")
     params:
-        precursor=params_of("precursor"),
+        precursor=params_of("precursor", leave_out="screen"),
     run:
         run_job(
             jobs.select_seeds,
