@@ -22,7 +22,7 @@ else:  # every map's precursor result, as the workflow's targets
 PYTHON
 }
 cat > exhaustive.yaml <<YAML
-model: {path: $(files model)}
+model: {path: $(files model), input_scale: {mean: [0], std: [1]}}  # the blog's CNN takes standardized images
 dataset: {source: none, path: null}
 precursor: {strategy: exhaustive}
 YAML

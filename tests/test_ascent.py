@@ -65,9 +65,7 @@ def test_warm_start_moves_a_map_that_random_starts_leave_at_zero(cnn):
     layer = ascent.LayerAscent(cnn, "conv3", 0.1)
     plain, warm = layer.map(9), layer.map(9, pre_activation=True)
     features = model.layer_body(cnn, "conv3")(images)
-    spatial_max = keras.ops.convert_to_numpy(
-        layer.unit.output(features, warm.kernel, warm.bias, True)
-    ).max()
+    spatial_max = keras.ops.convert_to_numpy(layer.unit.output(features, warm.kernel, warm.bias, True)).max()
     highest = warm.losses(images).max()
     # Lower the bias until no position of any start is active, but within reach of 100 steps of 0.1.
     for climb in (plain, warm):
@@ -88,3 +86,36 @@ def test_bfloat16_stays_close_to_float32(cnn):
     assert rough.dtype == np.float32
     np.testing.assert_allclose(rough, exact, atol=0.03 * np.abs(exact).max())
     assert not np.allclose(rough, exact, rtol=1e-6, atol=0), "bfloat16 really computes in bfloat16"
+
+
+def raw_pixel_cnn():
+    """A CNN that takes raw pixels 0..255 (a Rescaling layer first), trained briefly on real digits, with
+    its held-out digits as it takes them."""
+    from mnist_oip import data
+
+    keras.utils.set_random_seed(0)
+    x_train, y_train, x_test, _ = data.load_embedded(0.2, 42)
+    cnn = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255),
+                            keras.layers.Conv2D(8, 3, activation="relu", name="c1"), keras.layers.MaxPooling2D(2),
+                            keras.layers.Conv2D(8, 3, activation="relu", name="c2"),
+                            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10)])  # fmt: skip
+    cnn.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cnn.fit(x_train[..., None].astype("float32"), y_train, epochs=1, batch_size=64, verbose=0)
+    return cnn, x_test[..., None].astype("float32")
+
+
+def test_a_raw_pixel_model_climbs_in_its_own_input_range():
+    from mnist_oip import settings
+
+    cnn, held_out = raw_pixel_cnn()
+    digits = model.map_activations(cnn, "c2", held_out)
+    index = int(np.argmax(digits.max(axis=0)))
+    best_digit = digits[:, index].max()
+    scale = settings.InputScale((float(held_out.mean()),), (float(held_out.std()),), "from the held-out digits")
+    starts = patterns.random_starts(6, [28, 14, 7, 4], seed=0)
+    found, oips = {}, {}
+    for name, given in (("own range", scale), ("standardized", None)):
+        oips[name], _, losses = ascent.LayerAscent(cnn, "c2", 0.01, scale=given).map(index).run(starts, 300)
+        found[name] = losses.max()
+    assert found["own range"] >= best_digit > found["standardized"], (found, best_digit)
+    assert np.abs(scale.to_model(oips["own range"])).max() > 50, "stored in the model's own units: raw pixels"

@@ -64,7 +64,7 @@ def layer_examples(maps=6, classes=4, top=5):
     indices = np.tile(np.arange(top), (maps, 1))
     images = rng.uniform(size=(maps, top, 28, 28, 1)).astype(np.float32)
     return LayerExamples("conv3", np.arange(classes), profiles, np.arange(maps)[::-1], indices,
-                         np.ones((maps, top), np.float32), indices % classes, images)  # fmt: skip
+                         np.ones((maps, top), np.float32), indices % classes, images, np.zeros(1), np.ones(1))  # fmt: skip
 
 
 def test_a_map_figure_with_examples_has_a_row_of_held_out_images_on_top(tmp_path):
@@ -118,7 +118,8 @@ def test_a_map_figure_of_wide_images_shows_every_image_with_its_own_caption():
     result = MapResult("block1", 2, {"random": wide("random", 3), "precursor": wide("precursor", 4)})
     top = np.random.default_rng(0).normal(size=(3, 9, 28, 36, 1)).astype(np.float32)
     examples = LayerExamples("block1", np.arange(3), np.ones((3, 3), np.float32), np.arange(3),
-                             np.zeros((3, 9), int), np.ones((3, 9), np.float32), np.zeros((3, 9), int), top)  # fmt: skip
+                             np.zeros((3, 9), int), np.ones((3, 9), np.float32), np.zeros((3, 9), int), top,
+                             np.zeros(1), np.ones(1))  # fmt: skip
     fig = figures.map_figure_of(result, {}, examples=examples)
     first = fig.axes[0]  # the held-out row: 9 images of 36 px and 8 gaps of 2
     assert first.get_xlim()[1] >= 9 * 36 + 8 * 2 - 1

@@ -71,10 +71,15 @@ def test_layer_examples_round_trip_and_name_the_class_each_map_peaks_on(tmp_path
     profiles = np.array([[0.1, 0.5, 0.2], [0.9, 0.0, 0.3]], np.float32)
     top = np.array([[4, 2], [0, 1]])
     written = LayerExamples("block1", np.array([0, 3, 7]), profiles, np.array([1, 0]), top,
-                            np.ones((2, 2), np.float32), top % 3, np.zeros((2, 2, 32, 32, 3), np.float32))  # fmt: skip
+                            np.ones((2, 2), np.float32), top % 3, np.zeros((2, 2, 32, 32, 3), np.float32),
+                            np.array([-1.0, 0, 0]), np.array([1.0, 2, 3]))  # fmt: skip
     written.save(tmp_path / "examples.npz")
     read = LayerExamples.load(tmp_path / "examples.npz")
     assert read.layer == "block1"
-    for key in ("classes", "profiles", "order", "top_indices", "top_activations", "top_labels", "top_images"):
+    for key in ("classes", "profiles", "order", "top_indices", "top_activations", "top_labels", "top_images", "low",
+                "high"):  # fmt: skip
         np.testing.assert_array_equal(getattr(read, key), getattr(written, key))
+    inside = np.ones((2, 2, 3))
+    below_channel_0 = inside - np.array([3.0, 0, 0])  # channel 0 at -2, below its -1
+    assert read.outside_range(inside) == 0 and read.outside_range(below_channel_0) == pytest.approx(1 / 3)
     assert (read.profile_class(0), read.profile_class(1)) == (3, 0), "classes by label, not by column"

@@ -183,6 +183,9 @@ def own_model_config(tmp_path, model, layer, source="none", examples=None):
     config = edited("model.path", str(tmp_path / "own.keras"))
     config["maps"] = {"layer": layer, "indices": "all"}
     config["dataset"] = config["dataset"] | {"source": source, "path": examples}
+    if source == "none":  # nothing to take the input scale from: the model takes standardized images
+        channels = model.input_shape[-1]
+        config["model"]["input_scale"] = {"mean": [0.0] * channels, "std": [1.0] * channels}
     keras.backend.clear_session()
     return config
 
@@ -278,3 +281,98 @@ def test_params_read_only_what_the_data_source_reads():
     assert embedded.params() == {"source": "embedded", "test_fraction": 0.2, "seed": 42}
     keras_data = dataclasses.replace(embedded, source="keras", path="./data/../mnist.npz", test_fraction=0.5)
     assert keras_data.params() == {"source": "keras", "path": "mnist.npz"}, "one spelling, no embedded-only keys"
+
+
+CUSTOM_LAYER = """
+import keras
+
+
+@keras.saving.register_keras_serializable(package="mine")
+class Doubled(keras.layers.Layer):
+    def call(self, x):
+        return 2.0 * x
+"""
+
+
+def custom_layer_model(folder):
+    """A small CNN with a layer class of its own, defined in `folder`/layers.py, saved as `folder`/own.keras."""
+    import importlib.util
+
+    import keras
+
+    (folder / "layers.py").write_text(CUSTOM_LAYER)
+    spec = importlib.util.spec_from_file_location("custom_test_layers", folder / "layers.py")
+    layers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layers)
+    cnn = keras.Sequential([keras.Input((28, 28, 1)), layers.Doubled(name="doubled"),
+                            keras.layers.Conv2D(4, 3, activation="relu", name="conv"), keras.layers.Flatten(),
+                            keras.layers.Dense(2, name="head")])  # fmt: skip
+    cnn.save(folder / "own.keras")
+    return folder / "own.keras"
+
+
+def test_a_model_with_its_own_layer_class_needs_the_file_that_defines_it(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    config = edited("model.path", str(custom_layer_model(tmp_path)))
+    config["maps"] = {"layer": "conv", "indices": [0, 1]}
+    config["dataset"] = config["dataset"] | {"source": "none"}
+    config["model"]["input_scale"] = {"mean": [0.0], "std": [1.0]}
+    (tmp_path / "empty.py").write_text("")
+
+    def load(custom_objects):
+        """The settings loaded in a new process, where no test has registered the class yet."""
+        given = config | {"model": config["model"] | {"custom_objects": custom_objects}}
+        check = "import json, sys; from mnist_oip import settings; print(settings.load(json.loads(sys.argv[1])).model)"
+        return subprocess.run([sys.executable, "-c", check, json.dumps(given)], capture_output=True, text=True,
+                              check=False, timeout=300)  # fmt: skip
+
+    for custom_objects, message in (
+        (None, "uses layer classes that are not Keras' own (mine>Doubled); give model.custom_objects"),
+        ([str(tmp_path / "empty.py")], "empty.py register no class named mine>Doubled"),
+        ([str(tmp_path / "layers.txt")], "layers.txt is not a Python file"),
+    ):
+        done = load(custom_objects)
+        assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
+    done = load([str(tmp_path / "layers.py")])
+    assert done.returncode == 0 and "layers.py" in done.stdout, done.stderr[-2000:]
+
+
+def test_layers_of_nested_models_and_other_conv_kinds_are_refused_by_name(tmp_path):
+    import keras
+
+    block = keras.Sequential([keras.layers.Conv2D(4, 3, name="inner")], name="block")
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.SeparableConv2D(3, 3, name="separable")(block(inputs))
+    config = own_model_config(tmp_path, keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x))), "inner")
+    with pytest.raises(settings.ConfigError, match=r"'inner' lies inside the nested model 'block'.*not supported"):
+        settings.load(config)
+    config["maps"]["layer"] = "separable"
+    with pytest.raises(settings.ConfigError, match=r"'separable' is a SeparableConv2D layer; only Conv2D layers are"):
+        settings.load(config)
+
+
+def test_an_own_models_input_scale_comes_from_its_held_out_images_or_is_given(tmp_path):
+    import numpy as np
+
+    raw = np.random.default_rng(0).integers(0, 256, (40, 32, 32, 3)).astype("float32")
+    raw[..., 2] *= 0.5
+    np.savez(tmp_path / "held_out.npz", x=raw, y=np.arange(40) % 3)
+    config = own_model_config(tmp_path, small_colour_cnn(), "block1", "npz", str(tmp_path / "held_out.npz"))
+    scale = settings.load(config).input_scale
+    np.testing.assert_allclose(scale.mean, raw.astype("float64").mean(axis=(0, 1, 2)), rtol=1e-9)
+    np.testing.assert_allclose(scale.std, raw.astype("float64").std(axis=(0, 1, 2)), rtol=1e-9)
+    assert "from the held-out images" in scale.describe() and not scale.identity
+    config["dataset"] = config["dataset"] | {"source": "none", "path": None}
+    with pytest.raises(settings.ConfigError, match=r"model.input_scale: say what the model's inputs look like"):
+        settings.load(config)
+    config["model"]["input_scale"] = {"mean": [127.5], "std": [73.7]}
+    with pytest.raises(settings.ConfigError, match=r"model.input_scale.mean: 1 values for the model's 3 channels"):
+        settings.load(config)
+    config["model"]["input_scale"] = {"mean": [0, 0, 0], "std": [1, 0, 1]}
+    with pytest.raises(settings.ConfigError, match=r"every channel's std must be above 0"):
+        settings.load(config)
+    with pytest.raises(settings.ConfigError, match=r"model.input_scale: only for a model of your own"):
+        settings.load(edited("model.input_scale", {"mean": [0], "std": [1]}))

@@ -34,7 +34,7 @@ def examples_peaking_on(classes):
     profiles[np.arange(len(classes)), classes] = 1.0
     top = np.zeros((len(classes), 1), int)
     return LayerExamples("conv3", np.arange(10), profiles, np.arange(len(classes)), top, top.astype(np.float32),
-                         top, np.zeros((len(classes), 1, 28, 28, 1), np.float32))  # fmt: skip
+                         top, np.zeros((len(classes), 1, 28, 28, 1), np.float32), np.array([-1.0]), np.array([3.0]))  # fmt: skip
 
 
 def test_the_count_line_names_the_recovered_maps():

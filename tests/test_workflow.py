@@ -359,7 +359,8 @@ def own_colour_model(folder):
 def test_an_own_colour_model_end_to_end(tmp_path, source):
     own_colour_model(tmp_path)
     dataset = {"source": source, "path": "held_out.npz" if source == "npz" else None}
-    config = edited_config(tmp_path, {"model": {"path": "own.keras"}, "dataset": dataset, "maps": {"layer": ["block1", "block2"], "indices": [0, 5]}, "oip": {"scales": [32, 8]}})  # fmt: skip
+    scale = None if source == "npz" else {"mean": [0, 0, 0], "std": [1, 1, 1]}
+    config = edited_config(tmp_path, {"model": {"path": "own.keras", "input_scale": scale}, "dataset": dataset, "maps": {"layer": ["block1", "block2"], "indices": [0, 5]}, "oip": {"scales": [32, 8]}})  # fmt: skip
     done = snakemake(tmp_path, configs=(config,))
     assert done.returncode == 0, done.stderr[-3000:]
     results = tmp_path / "results"
@@ -370,8 +371,11 @@ def test_an_own_colour_model_end_to_end(tmp_path, source):
             for strategy in result.strategies.values():
                 assert strategy.starts.shape[1:] == strategy.oips.shape[1:] == (32, 32, 3)
                 assert set(strategy.classes.tolist()) <= {0, 1, 2} and (strategy.confidences <= 1).all()
-            precursor = result.strategies["precursor"].starts
-            np.testing.assert_array_equal(precursor[..., 0], precursor[..., 2])  # grey patterns in every channel
+            starts = result.strategies["precursor"].starts  # as the model takes them: mean + std * pattern
+            held_out = np.load(tmp_path / "held_out.npz")["x"] if source == "npz" else np.zeros((1, 1, 1, 3))
+            mean, std = held_out.mean(axis=(0, 1, 2)), held_out.std(axis=(0, 1, 2)) if source == "npz" else 1
+            grey = (starts - mean) / std
+            np.testing.assert_allclose(grey[..., 0], grey[..., 2], atol=1e-5)  # grey patterns in every channel
         assert (results / f"maps/{layer}/examples.npz").exists() == (source == "npz")
         assert (results / f"maps/{layer}/classes.png").exists() == (source == "npz")
     summary = (results / "summary.md").read_text()

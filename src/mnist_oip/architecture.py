@@ -11,6 +11,8 @@ from pathlib import Path
 CONV_LAYERS = ("conv1", "conv2", "conv3")  # the conv layers of the blog's CNN (`model.build_cnn`)
 BLOG_INPUT = (28, 28, 1)
 CONV_CLASSES = ("Conv2D",)
+UNSUPPORTED_CONVS = ("SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose", "Conv1D", "Conv3D")
+NESTED_MODELS = ("Sequential", "Functional", "Model")
 
 
 class ArchitectureError(ValueError):
@@ -22,9 +24,22 @@ class Architecture:
     input_shape: tuple[int, int, int]  # height, width, channels
     conv_layers: dict  # name -> number of maps, in the model's order
     origin: str  # what it describes, for messages
+    nested: dict = dataclasses.field(default_factory=dict)  # layer inside a nested model -> that model's name
+    other_kinds: dict = dataclasses.field(default_factory=dict)  # a layer of another kind -> its class
+    custom_classes: tuple = ()  # registered names of layer classes that are not Keras' own
 
     def maps_of(self, layer):
-        """The number of maps of the conv layer `layer`, or a named error listing the conv layers."""
+        """The number of maps of the conv layer `layer`, or a named error that says why it cannot be one."""
+        if layer in self.nested:
+            raise ArchitectureError(
+                f"maps.layer: {layer!r} lies inside the nested model {self.nested[layer]!r} of {self.origin}; "
+                "layers of nested models are not supported: build the model with its layers at the top level"
+            )
+        if layer in self.other_kinds and self.other_kinds[layer] in UNSUPPORTED_CONVS:
+            raise ArchitectureError(
+                f"maps.layer: {layer!r} is a {self.other_kinds[layer]} layer; only Conv2D layers are supported "
+                f"(the conv layers of {self.origin}: {', '.join(self.conv_layers) or 'none'})"
+            )
         if layer not in self.conv_layers:
             raise ArchitectureError(
                 f"maps.layer: {layer!r} is not a Conv2D layer of {self.origin}; "
@@ -58,7 +73,25 @@ def read_keras_file(path):
         for layer in layers
         if layer.get("class_name") in CONV_CLASSES
     }
-    return Architecture(tuple(shape), convs, origin)
+    nested, other_kinds, custom = {}, {}, []
+    for layer, parent in _every_layer(layers):
+        name, kind = layer["config"].get("name"), layer.get("class_name")
+        if parent is not None:
+            nested[name] = parent
+        elif kind not in CONV_CLASSES:
+            other_kinds[name] = kind
+        if layer.get("registered_name") and ">" in layer["registered_name"]:
+            custom.append(layer["registered_name"])
+    return Architecture(tuple(shape), convs, origin, nested, other_kinds, tuple(dict.fromkeys(custom)))
+
+
+def _every_layer(layers, parent=None):
+    """(layer config, the name of the nested model it lies in or None) of every layer, nested models' too."""
+    for layer in layers:
+        yield layer, parent
+        inner = layer.get("config", {}).get("layers")
+        if layer.get("class_name") in NESTED_MODELS and isinstance(inner, list):
+            yield from _every_layer(inner, layer["config"].get("name"))
 
 
 def _input_shape(config, layers):

@@ -18,13 +18,14 @@ class AscentError(RuntimeError):
 
 
 class LayerAscent:
-    """The compiled ascent for every map of one conv layer of `cnn`; `map(index)` gives one map's."""
+    """The compiled ascent for every map of one conv layer of `cnn`; `map(index)` gives one map's. Images are
+    standardized; with an `InputScale` `scale` they enter the model as mean + std * image."""
 
-    def __init__(self, cnn, layer_name, step_size, precision="float32"):
+    def __init__(self, cnn, layer_name, step_size, precision="float32", scale=None):
         self.layer = layer_name
         self.input_shape = tuple(cnn.input_shape[1:])
         self.unit = model.map_unit(cnn, layer_name)
-        body = model.layer_body(cnn, layer_name, precision)
+        body = model.layer_body(cnn, layer_name, precision, scale)
 
         def losses(x, kernel, bias, pre_activation):
             y = self.unit.output(body(x, training=False), kernel, bias, pre_activation)

@@ -98,13 +98,14 @@ def run(args):
         check_outputs({"--out": (args.out, ".npy")}, [args.model], screen, Path(args.out).with_name(RECORD))
         if screen:
             jobs.screen_patterns(cnn=args.model, layer=layer, precursor=config.precursor, ascent=config.ascent,
-                                 compute=config.compute, out_screen=screen)  # fmt: skip
+                                 compute=config.compute, scale=config.input_scale, out_screen=screen)  # fmt: skip
         jobs.score_precursor(
             cnn=args.model,
             layer=layer,
             map_index=args.map,
             precursor=config.precursor,
             ascent=config.ascent,
+            scale=config.input_scale,
             out_scores=args.out,
             out_scoring=Path(args.out).with_name(RECORD),
             screen=screen,
@@ -130,6 +131,7 @@ def run(args):
                 start=start,
                 oip=config.oip,
                 ascent=config.ascent,
+                scale=config.input_scale,
                 seeds=args.seeds,
                 scoring=scoring,
                 out_result=Path(args.out, f"{start}.npz"),
@@ -152,7 +154,7 @@ def check_outputs(named, inputs, *beside):
 def score_prediction(args, config, layer):
     """`experiments.score_prediction` for each map asked for, on the run's model and exhaustive scores."""
     run = paths.Results(args.run)
-    climb = jobs.layer_ascent(run(paths.CNN), layer, config.ascent.step_size)
+    climb = jobs.layer_ascent(run(paths.CNN), layer, config.ascent.step_size, scale=config.input_scale)
     found = {}
     for index in args.maps:
         scores = storage.load_npy(run(paths.SCORES, layer=layer, map=index))
@@ -184,7 +186,8 @@ def time_devices(args, config, layer):
 
             cnn = Path(folder, "cnn.keras")
             model.build_cnn(config.model.filters, config.model.dense_units, config.model.l2).save(cnn)
-        settings_of = {"cnn": cnn, "layer": layer, "precursor": config.precursor, "ascent": config.ascent}
+        settings_of = {"cnn": cnn, "layer": layer, "precursor": config.precursor, "ascent": config.ascent,
+                       "scale": config.input_scale}  # fmt: skip
         screen = Path(folder, "screen.npz") if config.precursor.screens else None
         scoring = Path(folder, "scoring.json")
         backend.configure_threads()

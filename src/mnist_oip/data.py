@@ -211,6 +211,27 @@ def standardize(images, mean, std):
     return ((images.astype(np.float32) / 255.0 - mean) / std)[..., None]
 
 
+def channel_scale(path, input_shape):
+    """Per channel, the mean and standard deviation of the held-out images `x` of an .npz (as the model takes
+    them): what the model's inputs look like."""
+    from .storage import load_npz
+
+    x = load_npz(path, required=("x",))["x"]
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(input_shape) or not len(x):
+        raise DatasetError(
+            f"{path}: x has shape {x.shape}; the model takes images of shape (N, {', '.join(map(str, input_shape))})"
+        )
+    if x.dtype.kind not in "iuf" or (x.dtype.kind == "f" and not np.isfinite(x).all()):
+        raise DatasetError(f"{path}: x must be finite numbers (dtype {x.dtype})")
+    x = x.astype(np.float64)
+    mean, std = x.mean(axis=(0, 1, 2)), x.std(axis=(0, 1, 2))
+    if (std == 0).any():
+        raise DatasetError(
+            f"{path}: channel {int(np.argmin(std))} of x has one value throughout (standard deviation 0)"
+        )
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
 def load_examples(path, input_shape, classes):
     """Held-out images and labels for a model the workflow did not train: an .npz with `x` (N, height,
     width, channels), passed to the model as they are, and `y` (N,) integer class labels, each one of the

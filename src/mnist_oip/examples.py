@@ -46,4 +46,6 @@ def layer_examples(layer, activations, images, labels, count):
         top_activations=np.take_along_axis(activations.T, top, axis=1),
         top_labels=labels[top],
         top_images=images[top],
+        low=images.min(axis=(0, 1, 2)),
+        high=images.max(axis=(0, 1, 2)),
     )

@@ -101,16 +101,16 @@ def _loaded_model(cnn_path):
     return path, device, mtime, _models[(path, device)][1]
 
 
-def layer_ascent(cnn_path, layer, step_size, precision="float32"):
-    """The compiled ascent of a layer of a saved model, built once per process and device and shared by the
-    jobs that run there."""
+def layer_ascent(cnn_path, layer, step_size, precision="float32", scale=None):
+    """The compiled ascent of a layer of a saved model (its inputs as the `InputScale` `scale` says), built
+    once per process and device and shared by the jobs that run there."""
     from . import ascent
 
     with _cache_lock:
         path, device, mtime, cnn = _loaded_model(cnn_path)
-        key = (path, device, mtime, layer, float(step_size), precision)
+        key = (path, device, mtime, layer, float(step_size), precision, scale)
         if key not in _ascents:
-            _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision)
+            _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision, scale)
         return _ascents[key]
 
 
@@ -139,11 +139,11 @@ def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None,
 
 
 @cnn_job
-def screen_patterns(*, cnn, layer, precursor, ascent, compute, out_screen):
+def screen_patterns(*, cnn, layer, precursor, ascent, compute, scale, out_screen):
     """The forward screen of the precursor's patterns for every map of `layer` (halving's first round)."""
     from . import precursor as scoring
 
-    climb = layer_ascent(cnn, layer, ascent.step_size, precursor.screen_precision)
+    climb = layer_ascent(cnn, layer, ascent.step_size, precursor.screen_precision, scale)
     done = scoring.screen_patterns(climb, precursor, compute.screen_batch_size)
     done.save(out_screen)
     log(f"screen done: {done.patterns} patterns through {len(done.indices)} maps in {done.seconds:.1f} s")
@@ -167,13 +167,13 @@ def screened(screen, precursor, layer, map_index):
 
 
 @cnn_job
-def score_precursor(*, cnn, layer, map_index, precursor, ascent, out_scores, out_scoring, screen=None):
+def score_precursor(*, cnn, layer, map_index, precursor, ascent, scale, out_scores, out_scoring, screen=None):
     """Score the precursor's patterns for one map; where halving starts with the layer's screen, the patterns
     it passes on to the map from `screen`."""
     from . import precursor as scoring
 
     faults.inject(map_index)
-    layer_climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision)
+    layer_climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision, scale)
     survivors, pre_activation = screened(screen, precursor, layer, map_index) if precursor.screens else (None, False)
     climb = layer_climb.map(map_index, pre_activation)
     done = scoring.score_patterns(climb, precursor, ascent.batch_size, out_scores, survivors)
@@ -208,19 +208,22 @@ def starts_of(start, *, map_index, oip, shape, seeds=None):
 
 
 @cnn_job
-def optimize_oips(*, cnn, layer, map_index, start, oip, ascent, out_result, out_summary, seeds=None, scoring=None):
+def optimize_oips(
+    *, cnn, layer, map_index, start, oip, ascent, scale, out_result, out_summary, seeds=None, scoring=None
+):
     """Full ascent of one start kind's images for one map, with and (where asked) without the warm start.
 
     Every image of the job climbs in one batch: the warm-started copies first get `warm_steps` on the map's
     pre-activation, whose gradient does not vanish where the ReLU output is 0 everywhere, then all climb
-    `steps` on the map together. Each image's step is normalized on its own, so batching changes no path (up to float round-off).
-    Then the whole CNN reads each OIP: its class and that class's probability.
+    `steps` on the map together. Each image's step is normalized on its own, so batching changes no path (up to
+    float round-off). Then the whole CNN reads each OIP: its class and that class's probability. Starts and
+    OIPs are stored as the model takes them (the `InputScale` `scale` applied).
     """
     import keras
 
     from . import model
 
-    layer_climb = layer_ascent(cnn, layer, ascent.step_size)
+    layer_climb = layer_ascent(cnn, layer, ascent.step_size, scale=scale)
     post, pre = layer_climb.map(map_index), layer_climb.map(map_index, pre_activation=True)
     shape = layer_climb.input_shape
     images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds))
@@ -235,6 +238,7 @@ def optimize_oips(*, cnn, layer, map_index, start, oip, ascent, out_result, out_
     warm_seconds = time.perf_counter() - began
     oips, curve, losses = post.run(batch, oip.steps)
     shared_seconds = (time.perf_counter() - began - warm_seconds) / len(names)
+    images, oips = scale.to_model(images), scale.to_model(oips)
     probabilities = model.class_probabilities(loaded_model(cnn), oips)
     strategies = {}
     for k, name in enumerate(names):
@@ -311,14 +315,17 @@ def summarize_layer(
     done, best = summary.summarize(layer, maps, [distinct[folder] for folder in by_map], scoring, found)
     fig.gallery(layer, best, out_gallery, figures.contrast, figures.gallery_columns)
     if found is not None:
-        fig.class_profiles(found, {oip.map: oip.read_as for oip in best if oip.found}, out_classes, [m.map for m in maps])
+        fig.class_profiles(
+            found, {oip.map: oip.read_as for oip in best if oip.found}, out_classes, [m.map for m in maps]
+        )
     done.save(out_summary)
     log(f"{done.count_line}\n{done.class_line}")
 
 
-def summarize(*, layers, out_csv, out_markdown, out_html, out_report_page, history=None, provenance=None):
+def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page, history=None, provenance=None):
     """The run's summary over its layers' summaries: per layer the blog's count line, the class agreement,
-    the strategies compared and the per-map table; every map's row in one CSV; the report's front page."""
+    the strategies compared and the per-map table; every map's row in one CSV; the report's front page. `scale`:
+    the model's `InputScale`, stated."""
     from . import figures as fig
     from .summary import LayerSummary
 
@@ -345,7 +352,7 @@ def summarize(*, layers, out_csv, out_markdown, out_html, out_report_page, histo
         )
     subject = f"{'; '.join(f'{len(done.rows)} maps of {done.layer}' for done in summaries)} of {network}"
     scoring = ", ".join(sorted({done.scoring for done in summaries}))
-    about = f"OIPs of {subject}; precursor scoring: {scoring}."
+    about = f"OIPs of {subject}; precursor scoring: {scoring}; {scale.describe()}."
     fig.write_summary("OIP summary", [("text", about), *blocks], rows, out_csv, out_markdown, out_html)
     did = (
         f"For {subject}, the workflow searched OIPs, the input images that drive a map most: from random "

@@ -1,6 +1,7 @@
 """The blog's CNN: build, train, load, and cut out one feature map as its own small model."""
 
 import dataclasses
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -94,6 +95,28 @@ def train(
     return {key: [float(v) for v in values] for key, values in history.history.items()}, float(test_accuracy)
 
 
+def import_custom_objects(files, names=()):
+    """Import the Python `files` that register a model's own layer classes (each once per process); return
+    which of the registered `names` ("package>Class") none of them registers."""
+    import importlib.util
+    import sys
+
+    for file in files:
+        path = Path(file).resolve()
+        if path.suffix != ".py" or not path.is_file():
+            raise ModelError(f"{file} is not a Python file (.py)")
+        module = f"mnist_oip_custom_{abs(hash(str(path)))}"
+        if module not in sys.modules:
+            spec = importlib.util.spec_from_file_location(module, path)
+            sys.modules[module] = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(sys.modules[module])
+            except Exception as err:  # the user's code: any error is theirs to see
+                del sys.modules[module]
+                raise ModelError(f"{file} fails to import: {type(err).__name__}: {err}") from err
+    return [name for name in names if keras.saving.get_registered_object(name) is None]
+
+
 def load_model(path):
     """A saved `.keras` model, in safe mode (no arbitrary code from the file)."""
     try:
@@ -114,17 +137,25 @@ def conv_layer(model, layer_name):
     return model.get_layer(layer_name)
 
 
-def layer_body(model, layer_name, precision="float32"):
+def layer_body(model, layer_name, precision="float32", scale=None):
     """A model image -> the input of `layer_name`: the layers before it, on the input cropped to the pixels
     that reach the layer's output at all (floor-mode pooling drops the border), which changes no result.
 
-    With `precision` bfloat16 these layers compute in bfloat16 (weights and the image stay float32).
+    With `precision` bfloat16 these layers compute in bfloat16 (weights and the image stay float32). With an
+    `InputScale` `scale`, the body takes standardized images and passes mean + std * image to the model.
     """
     target = conv_layer(model, layer_name)
     before = model.layers[: model.layers.index(target)]  # a Sequential model lists no InputLayer
     chain = [layer for layer in before if not isinstance(layer, keras.layers.InputLayer)]
     inputs = keras.Input(model.input_shape[1:])
     x = inputs
+    if scale is not None and not scale.identity:
+        x = keras.layers.Rescaling(list(scale.std), list(scale.mean), name="input_scale")(x)
+    if not _is_chain(chain + [target]):  # branches (a residual sum, say): the model's own graph up to the layer
+        if precision != "float32":
+            raise ModelError(f"precision {precision}: the layers before {layer_name!r} branch; only float32 here")
+        up_to_layer = keras.Model(model.inputs, target.input, name=f"{layer_name}_graph")
+        return keras.Model(inputs, up_to_layer(x), name=f"{layer_name}_input")
     used = _used_input_extent(chain + [target], target.output.shape[1:3])
     if used is not None and used != tuple(model.input_shape[1:3]):
         size = model.input_shape[1:3]
@@ -274,6 +305,15 @@ def _folded(norm, kernel, bias):
     beta = weights.get("beta", np.zeros(count))
     scale = gamma / np.sqrt(weights["moving_variance"] + norm.epsilon)
     return (kernel * scale).astype("float32"), ((bias - weights["moving_mean"]) * scale + beta).astype("float32")
+
+
+def _is_chain(layers):
+    """Whether each of `layers` takes the one output of the one before it, the first the model's input."""
+    for before, layer in zip([None, *layers], layers):
+        sources = {node.operation for node in layer._inbound_nodes for node in node.parent_nodes}
+        if len(layer._inbound_nodes) != 1 or (before is not None and sources != {before}):
+            return False
+    return True
 
 
 def _with_policy(layer, policy):

@@ -152,7 +152,8 @@ class MapResult:
 class LayerExamples:
     """Per map of a layer (rows in map order): the held-out images with the highest activation, highest
     first, with their indices, activations and labels; its class profile (mean activation per class of
-    `classes`); and `order`, the maps with similar profiles side by side."""
+    `classes`); and `order`, the maps with similar profiles side by side. `low`, `high`: the held-out images'
+    range per channel."""
 
     layer: str
     classes: np.ndarray
@@ -162,6 +163,12 @@ class LayerExamples:
     top_activations: np.ndarray
     top_labels: np.ndarray
     top_images: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    def outside_range(self, image):
+        """The share of an image's values (channels last) outside the held-out images' range."""
+        return float(((image < self.low) | (image > self.high)).mean())
 
     def profile_class(self, map_index):
         """The class on which the map's profile peaks."""

@@ -11,6 +11,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from . import architecture, patterns
@@ -50,6 +51,8 @@ class Dataset:
 @dataclasses.dataclass(frozen=True)
 class Model:
     path: str | None  # a saved .keras model to explain instead of training the blog's CNN
+    custom_objects: tuple[str, ...] | None  # Python files that define and register its own layer classes
+    input_scale: dict | None  # the model's inputs per channel, {mean, std}; None: from the held-out images
     filters: tuple[int, ...]
     dense_units: int
     l2: float
@@ -163,6 +166,34 @@ class Compute:
     screen_batch_size: int
 
 
+@dataclasses.dataclass(frozen=True)
+class InputScale:
+    """What the model's inputs look like, per channel: starts and patterns are made standardized (mean 0, std
+    1) and enter the model as mean + std * image, so the ascent climbs in the range the model was trained on
+    and its step scales with it. `origin`: where the figures come from, for the summary."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    origin: str
+
+    @property
+    def identity(self):
+        return all(m == 0 for m in self.mean) and all(s == 1 for s in self.std)
+
+    def params(self):
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+    def to_model(self, images):
+        """Standardized images as the model takes them (numpy, channels last)."""
+        return images if self.identity else np.asarray(self.mean, "float32") + np.asarray(self.std, "float32") * images
+
+    def describe(self):
+        if self.identity:
+            return f"inputs standardized (mean 0, std 1), {self.origin}"
+        figures = ", ".join(f"{m:.4g} ± {s:.4g}" for m, s in zip(self.mean, self.std))
+        return f"inputs per channel mean ± std {figures}, {self.origin}"
+
+
 SECTIONS = {
     "dataset": Dataset,
     "model": Model,
@@ -196,6 +227,22 @@ class Settings:
     def architecture(self):
         """Input shape and conv layers of the CNN the run explains: the blog's, or the file `model.path`."""
         return architecture.of(self.model)
+
+    @functools.cached_property
+    def input_scale(self):
+        """The model's `InputScale`: the blog's CNN takes standardized images; an own model, `model.input_scale`
+        or the mean and std of its held-out images."""
+        channels = self.architecture.input_shape[2]
+        if self.trains:
+            return InputScale((0.0,) * channels, (1.0,) * channels, "as the blog's CNN was trained")
+        given = self.model.input_scale
+        if given is not None:
+            mean, std = (tuple(float(v) for v in given[key]) for key in ("mean", "std"))
+            return InputScale(mean, std, "from model.input_scale")
+        from . import data
+
+        mean, std = data.channel_scale(self.dataset.path, self.architecture.input_shape)
+        return InputScale(mean, std, f"from the held-out images {self.dataset.path}")
 
     @property
     def trains(self):
@@ -239,7 +286,9 @@ def load(config, schema_path=SCHEMA):
     validate(config, schema_path)
     settings = Settings(**{name: section(cls, config[name]) for name, cls in SECTIONS.items()})
     _check_model_and_data(settings)
+    _check_custom_layers(settings)
     _check_maps(settings)
+    _check_input_scale(settings)
     _check_scales(settings)
     check_precursor(settings.precursor, settings.architecture.input_shape)
     return settings
@@ -363,6 +412,63 @@ def _check_model_and_data(settings):
             )
     if source == "embedded":
         _check_split(settings.dataset.test_fraction, settings.training.batch_size)
+
+
+def _check_custom_layers(settings):
+    """A model with layer classes of its own loads only with the files that define them: imported here, once
+    per process, before any job loads the model, and each class checked to be registered by them."""
+    files = settings.model.custom_objects or ()
+    try:
+        custom = settings.architecture.custom_classes
+    except architecture.ArchitectureError:
+        return  # _check_maps names the problem
+    if custom and not files:
+        raise ConfigError(
+            f"model.path: {settings.model.path} uses layer classes that are not Keras' own ({', '.join(custom)}); "
+            "give model.custom_objects: the Python files that define them with "
+            "@keras.saving.register_keras_serializable"
+        )
+    if files:
+        from . import model
+
+        try:
+            missing = model.import_custom_objects(files, custom)
+        except model.ModelError as err:
+            raise ConfigError(f"model.custom_objects: {err}") from err
+        if missing:
+            raise ConfigError(
+                f"model.custom_objects: {', '.join(files)} register no class named {', '.join(missing)}, which "
+                f"{settings.model.path} uses"
+            )
+
+
+def _check_input_scale(settings):
+    """An own model's input scale: given per channel with std > 0, or taken from its held-out images."""
+    given = settings.model.input_scale
+    if settings.trains:
+        if given is not None:
+            raise ConfigError("model.input_scale: only for a model of your own (model.path); the blog's CNN takes "
+                              "standardized images")  # fmt: skip
+        return
+    if given is None and settings.dataset.source == "none":
+        raise ConfigError(
+            "model.input_scale: say what the model's inputs look like, {mean: [...], std: [...]} per channel (e.g. "
+            "{mean: [127.5], std: [73.7]} for raw pixels, {mean: [0], std: [1]} for standardized images), or give "
+            "held-out images (dataset.source npz) to take them from"
+        )
+    channels = settings.architecture.input_shape[2]
+    if given is not None:
+        for key in ("mean", "std"):
+            if len(given[key]) not in (channels,):
+                raise ConfigError(
+                    f"model.input_scale.{key}: {len(given[key])} values for the model's {channels} channels"
+                )
+        if min(given["std"]) <= 0:
+            raise ConfigError(f"model.input_scale.std: {list(given['std'])}; every channel's std must be above 0")
+    try:
+        settings.input_scale  # noqa: B018  (computed now: the held-out images read and checked once)
+    except ValueError as err:
+        raise ConfigError(f"dataset.path: {err}") from err
 
 
 def _check_split(test_fraction, batch_size):

@@ -85,7 +85,8 @@ def summarize(layer, maps, distinct, scoring, examples=None):
         )
         if examples is not None:
             profile = examples.profile_class(result.map)
-            row |= {"profile_class": profile, "class_agrees": oip.found and profile == oip.read_as}
+            row |= {"profile_class": profile, "class_agrees": oip.found and profile == oip.read_as,
+                    "oip_outside_data_range": examples.outside_range(oip.image)}  # fmt: skip
         rows.append(row)
     unreached = [row["map"] for row in rows if not row["found"]]
     classes = class_line(rows) if examples is not None else NO_EXAMPLES

@@ -60,7 +60,8 @@ def oip_params(wildcards):
 
 def run_job(job, input, output, wildcards, log, **settings):
     """Run a library job with the rule's files as its keyword arguments (inputs by name, outputs as
-    out_<name>) and `settings`, and the wildcards where it asks for them; its messages go to the rule's log."""
+    out_<name>) and `settings`, and the wildcards where it asks for them; its messages go to the rule's log.
+    """
     arguments = dict(input.items()) | settings
     arguments |= {f"out_{name}": path for name, path in output.items()}
     context = dict(wildcards.items())

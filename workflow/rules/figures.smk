@@ -82,4 +82,6 @@ rule summarize:
     benchmark:
         paths.benchmark("summarize")
     run:
-        run_job(jobs.summarize, input, output, wildcards, log)
+        run_job(
+            jobs.summarize, input, output, wildcards, log, scale=SETTINGS.input_scale
+        )

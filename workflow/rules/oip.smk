@@ -14,6 +14,7 @@ rule optimize_oips:
     params:
         oip=oip_params,
         step_size=SETTINGS.ascent.step_size,
+        input_scale=SETTINGS.input_scale.params(),
     run:
         run_job(
             jobs.optimize_oips,
@@ -23,6 +24,7 @@ rule optimize_oips:
             log,
             oip=SETTINGS.oip,
             ascent=SETTINGS.ascent,
+            scale=SETTINGS.input_scale,
         )
 
 

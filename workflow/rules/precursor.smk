@@ -15,6 +15,7 @@ if SETTINGS.precursor.screens:
             gpu=GPU,
         params:
             precursor=SETTINGS.precursor.screen_params(),
+            input_scale=SETTINGS.input_scale.params(),
         run:
             run_job(
                 jobs.screen_patterns,
@@ -25,6 +26,7 @@ if SETTINGS.precursor.screens:
                 precursor=SETTINGS.precursor,
                 ascent=SETTINGS.ascent,
                 compute=SETTINGS.compute,
+                scale=SETTINGS.input_scale,
             )
 
 
@@ -44,6 +46,7 @@ rule score_precursor:
     params:
         precursor=params_of("precursor", leave_out=("selection", "screen")),
         ascent=params_of("ascent"),
+        input_scale=SETTINGS.input_scale.params(),
     run:
         run_job(
             jobs.score_precursor,
@@ -53,6 +56,7 @@ rule score_precursor:
             log,
             precursor=SETTINGS.precursor,
             ascent=SETTINGS.ascent,
+            scale=SETTINGS.input_scale,
         )
 
 
