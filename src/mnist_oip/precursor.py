@@ -110,12 +110,18 @@ def score_patterns(ascent, precursor, batch_size, scores_path, screened=None):
     with storage.atomic_path(scores_path, ".npy") as tmp:
         scores = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(count,))
         storage.reserve(tmp, scores.offset + scores.nbytes)
+        # A pattern that halving drops before the last round has no score, NaN; each round blanks what the
+        # round before it scored, so the file is written through once, not once per round.
+        scored = None if screened is None else np.arange(0)  # the patterns the last round scored (None: all)
+        if screened is not None:
+            scores[:] = np.nan
         alive, images, done = screened, None, 0  # every pattern, or the screen's, from its grid pattern
         for number, (n, steps) in enumerate(plan):
             if number == 0 and screened is not None:
                 continue
             if number:
-                scores[:] = np.nan
+                scores[slice(None) if scored is None else scored] = np.nan
+            scored = alive
             going_on = plan[number + 1][0] if number + 1 < len(plan) else 0
             starts = images if steps >= done else None
             round_ = _Round(ascent, scores, grid, levels, batch_size, start)
