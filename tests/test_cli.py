@@ -163,3 +163,22 @@ def test_one_map_through_score_with_the_layers_screen(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     scores = np.load(tmp_path / "scores.npy")
     assert np.isfinite(scores).sum() == 8 and (tmp_path / "screen.npz").exists()
+
+
+def test_devices_names_the_backend_and_times_scoring_on_each_device():
+    import json
+    import os
+
+    done = cli("--config", TINY, "devices")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout)
+    assert found["backend"] == "tensorflow" and found["devices"] == ["the CPU, no devices to choose from"]
+    assert found["scoring"]["CPU"]["scoring_seconds"] > 0
+    env = os.environ | {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+                        "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "mnist_oip.cli", "--config", str(TINY), "devices"],
+                          capture_output=True, text=True, check=False, timeout=600, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout)
+    assert found["backend"] == "jax" and found["devices"] == ["cpu:0", "cpu:1"]
+    assert set(found["scoring"]) == {"cpu:0", "cpu:1"} and "on device cpu:1" in done.stderr

@@ -376,3 +376,12 @@ def test_an_own_models_input_scale_comes_from_its_held_out_images_or_is_given(tm
         settings.load(config)
     with pytest.raises(settings.ConfigError, match=r"model.input_scale: only for a model of your own"):
         settings.load(edited("model.input_scale", {"mean": [0], "std": [1]}))
+
+
+@pytest.mark.parametrize("name, patterns, survivors", [("levels5", 5**9, 9766), ("grid4", 3**16, 8610)])
+def test_the_configs_of_the_large_searches_load_and_screen_first(name, patterns, survivors):
+    from mnist_oip import precursor
+
+    loaded = settings.load(settings.read_config(Path(__file__).parents[1] / f"docs/configs/{name}.yaml"))
+    assert loaded.precursor.count == patterns and loaded.precursor.screens
+    assert precursor.rounds(patterns, loaded.precursor)[1][0] == survivors
