@@ -182,3 +182,17 @@ def test_devices_names_the_backend_and_times_scoring_on_each_device():
     found = json.loads(done.stdout)
     assert found["backend"] == "jax" and found["devices"] == ["cpu:0", "cpu:1"]
     assert set(found["scoring"]) == {"cpu:0", "cpu:1"} and "on device cpu:1" in done.stderr
+
+
+def test_score_prediction_and_compare_searches_read_a_finished_run(tiny_run, tmp_path):
+    import json
+
+    results = tiny_run / "results"
+    done = cli("--config", TINY, "score-prediction", results, "--maps", 3, 7, "--sample", 5, "--out",
+               tmp_path / "prediction.json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = storage.load_json(tmp_path / "prediction.json")
+    assert set(found) == {"3", "7"} and all(len(f["scores_sample"]) == f["sample"] <= 5 for f in found.values())
+    done = cli("compare-searches", results, results, "--figure", tmp_path / "searches.png")
+    assert done.returncode == 0 and json.loads(done.stdout)["maps"] == 2, done.stderr[-2000:]
+    assert (tmp_path / "searches.png").stat().st_size > 0

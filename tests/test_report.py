@@ -2,10 +2,12 @@
 
 import io
 import shutil
+import subprocess
+import sys
 
 import matplotlib.pyplot as plt
 import pytest
-from helpers import MAPS, snakemake
+from helpers import MAPS, ROOT, TINY
 
 
 def _browser():
@@ -24,7 +26,11 @@ def _shown(page, category, name):
 def test_report_shows_gallery_summary_figures_and_training(tiny_run, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     report = tmp_path / "report.html"
-    done = snakemake(tiny_run, "--report", str(report))
+    # the README's command, `snakemake --report report.html`, which takes its cores from the default profile,
+    # and the --configfile the run was made with
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
+                           str(tiny_run), "--report", str(report), "--configfile", str(TINY)], capture_output=True,
+                          text=True, check=False, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_browser(), args=["--no-sandbox"])

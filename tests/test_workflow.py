@@ -158,6 +158,14 @@ def test_a_deleted_per_map_product_is_made_again(run, tmp_path):
     assert plan(copy) == {"optimize_oips": 1, "compare_oips": 1, "plot_map": 1} | SUMMARIES
 
 
+def test_a_deleted_model_is_made_again_only_when_asked(run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    (copy / "results/model/cnn.keras").unlink()
+    assert plan(copy) == {}, "the results after it exist: Snakemake needs nothing from the model"
+    assert plan(copy, "--forcerun", "train_cnn") == AFTER_TRAINING
+
+
 N = len(MAPS)
 SUMMARIES = {"summarize_layer": 1, "summarize": 1, "all": 1}
 AFTER_SELECTION = {"optimize_oips": N, "compare_oips": N, "plot_map": N} | SUMMARIES

@@ -71,6 +71,7 @@ def parser():
     prediction.add_argument("run", help="results folder of a run with exhaustive scoring (every pattern scored)")
     prediction.add_argument("--maps", type=int, nargs="+", required=True, help="map indices to study")
     prediction.add_argument("--sample", type=int, default=200, help="patterns across the score range per map")
+    prediction.add_argument("--model", help="the run's .keras model (default: the one the run trained)")
     prediction.add_argument("--out", help="also write the figures here (.json)")
     return main
 
@@ -154,7 +155,7 @@ def check_outputs(named, inputs, *beside):
 def score_prediction(args, config, layer):
     """`experiments.score_prediction` for each map asked for, on the run's model and exhaustive scores."""
     run = paths.Results(args.run)
-    climb = jobs.layer_ascent(run(paths.CNN), layer, config.ascent.step_size, scale=config.input_scale)
+    climb = jobs.layer_ascent(args.model or run(paths.CNN), layer, config.ascent.step_size, scale=config.input_scale)
     found = {}
     for index in args.maps:
         scores = storage.load_npy(run(paths.SCORES, layer=layer, map=index))
