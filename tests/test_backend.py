@@ -114,3 +114,13 @@ def test_a_backend_that_is_not_installed_is_named_before_anything(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "jax" else installed(name))
     with pytest.raises(backend.BackendError, match=r"KERAS_BACKEND=jax, but jax is not installed in this Python"):
         backend.check_keras_backend()
+
+
+def test_the_backend_of_keras_own_settings_file_is_checked_too(monkeypatch, tmp_path):
+    monkeypatch.delenv("KERAS_BACKEND")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))
+    with pytest.raises(backend.BackendError, match=r"keras.json \(backend\)='torch' is not supported"):
+        backend.check_keras_backend()
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    assert backend.check_keras_backend() == "jax"

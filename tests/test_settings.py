@@ -252,9 +252,16 @@ def test_a_grid_finer_than_the_image_is_refused():
     "edit, message",
     [
         ({"dataset": {"source": "idx"}}, r"dataset.path: None is not a folder; dataset.source idx needs the folder"),
-        ({"dataset": {"test_fraction": 0.999}}, r"test_fraction: 0.999 leaves no training images of the 500 per class"),
-        ({"dataset": {"test_fraction": 0.0009}}, r"test_fraction: 0.0009 leaves no test images .* from 0.002 to 0.998"),
-        ({"training": {"batch_size": 4001}}, r"training.batch_size: 4001 is more than the 4000 training images"),
+        ({"dataset": {"test_fraction": 0.999}}, r"0.999 leaves 0 training images, fewer than one batch of training"),
+        ({"dataset": {"test_fraction": 0.0009}}, r"0.0009 leaves no test images .* from 0.002 to 0.986 \(training"),
+        ({"dataset": {"test_fraction": 0.99}}, r"0.99 leaves 50 training images, fewer than one batch .* to 0.986"),
+        ({"training": {"batch_size": 4001}}, r"test_fraction: 0.2 leaves 4000 training images, fewer than one batch"),
+        ({"precursor": {"halving_steps": [0, 2, 40]}}, r"halving_steps: \[0, 2, 40\]; each round before the last"),
+        ({"precursor": {"halving_keep": 0.00001}}, r"only 1 of the 19683 patterns .*raise precursor.halving_keep"),
+        ({"uniqueness": {"max_shift": 28}}, r"uniqueness.max_shift: 28 px; at most 27 for the model's 28x28 images"),
+        ({"oip": {"seed": "1e3"}}, r"oip.seed: '1e3' was read as text: YAML reads a number with an exponent only"),
+        ({"model": {"custom_objects": ["layers.py"]}}, r"model.custom_objects: only for a model of your own"),
+        ({"compute": {"screen_batch_size": 10**6}}, r"screen_batch_size: 1000000 is greater than the maximum of 16384"),
         ({"oip": {"scales": [40, 7]}}, r"oip.scales: \[40\] px exceed the 28-px image; the largest scale, 28"),
     ],
 )
@@ -332,7 +339,7 @@ def test_a_model_with_its_own_layer_class_needs_the_file_that_defines_it(tmp_pat
     for custom_objects, message in (
         (None, "uses layer classes that are not Keras' own (mine>Doubled); give model.custom_objects"),
         ([str(tmp_path / "empty.py")], "empty.py register no class named mine>Doubled"),
-        ([str(tmp_path / "layers.txt")], "layers.txt is not a Python file"),
+        ([str(tmp_path / "layers.txt")], "model.custom_objects: no file"),
     ):
         done = load(custom_objects)
         assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
@@ -385,3 +392,51 @@ def test_the_configs_of_the_large_searches_load_and_screen_first(name, patterns,
     loaded = settings.load(settings.read_config(Path(__file__).parents[1] / f"docs/configs/{name}.yaml"))
     assert loaded.precursor.count == patterns and loaded.precursor.screens
     assert precursor.rounds(patterns, loaded.precursor)[1][0] == survivors
+
+
+def test_data_files_are_read_for_what_a_job_would_refuse(tmp_path):
+    import gzip
+
+    import numpy as np
+
+    def refused(config, message):
+        with pytest.raises(settings.ConfigError, match=message):
+            settings.load(config)
+
+    np.savez(tmp_path / "xy.npz", x=np.zeros((2, 28, 28)), y=np.zeros(2))
+    keras_file = edited("dataset.source", "keras") | {"dataset": DEFAULT["dataset"] | {"source": "keras"}}
+    keras_file["dataset"]["path"] = str(tmp_path / "xy.npz")
+    refused(keras_file, r"dataset.path: .*xy.npz: missing arrays \['x_test', 'x_train', 'y_test', 'y_train'\]")
+    (tmp_path / "text.npz").write_text("not an archive")
+    keras_file["dataset"]["path"] = str(tmp_path / "text.npz")
+    refused(keras_file, r"text.npz: not a readable .npz archive \(not an .npz archive; gzipped\? unpack it first\)")
+    keras_file["dataset"]["path"] = str(tmp_path)
+    refused(keras_file, r"dataset.path: .* is a folder; the keras source reads a file, mnist.npz")
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
+        with gzip.open(tmp_path / f"{name}.gz", "wb") as f:
+            f.write(b"junk")
+    idx = copy.deepcopy(DEFAULT)
+    idx["dataset"] |= {"source": "idx", "path": str(tmp_path)}
+    refused(idx, r"dataset.path: .*train-images-idx3-ubyte.gz: bad magic number")
+
+    own = own_model_config(tmp_path, small_colour_cnn(), "block1", "npz", str(tmp_path / "held.npz"))
+    np.savez(tmp_path / "held.npz", x=np.zeros((4, 32, 32, 3), "float32") + np.arange(4)[:, None, None, None],
+             y=np.array([0, 1, 2, 7]))  # fmt: skip
+    refused(own, r"held.npz: label 7 is not a class of the model, whose 3 outputs are classes 0..2")
+    np.savez(tmp_path / "held.npz", x=np.zeros((4, 28, 28, 1), "float32"), y=np.arange(4) % 3)
+    own["model"]["input_scale"] = {"mean": [0, 0, 0], "std": [1, 1, 1]}
+    refused(own, r"held.npz: x has shape \(4, 28, 28, 1\); the model takes images of shape \(N, 32, 32, 3\)")
+    np.savez(tmp_path / "held.npz", x=np.zeros((4, 32, 32, 3), "float32"), y=np.arange(4) % 3)
+    own["model"]["input_scale"] = {"mean": [0, float("nan"), 0], "std": [1, 1, 1]}
+    refused(own, r"model.input_scale.mean: \[0, nan, 0\]; each must be a finite float32 number")
+
+
+def test_a_model_path_that_is_a_folder_says_so(tmp_path):
+    config = edited("model.path", str(tmp_path)) | {"dataset": DEFAULT["dataset"] | {"source": "none"}}
+    with pytest.raises(settings.ConfigError, match=r"model.path: .* is a folder, not a model saved as a .keras file"):
+        settings.load(config)

@@ -80,3 +80,15 @@ def test_a_full_disk_is_an_error_naming_file_and_size_before_writing(tmp_path):
             storage.reserve(disk / "big.npy", 4_000_000)
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_results_folder_that_is_a_file_or_a_broken_link_is_named(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(storage.StorageError, match=r"file is a file; the workflow writes its results in a folder"):
+        storage.check_folder(tmp_path / "file")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(storage.StorageError, match=r"dangling is a link to .*nowhere, not to a folder"):
+        storage.check_folder(tmp_path / "dangling")
+    (tmp_path / "folder").mkdir()
+    storage.check_folder(tmp_path / "folder")
+    storage.check_folder(tmp_path / "not yet there")

@@ -24,6 +24,7 @@ class Architecture:
     input_shape: tuple[int, int, int]  # height, width, channels
     conv_layers: dict  # name -> number of maps, in the model's order
     origin: str  # what it describes, for messages
+    classes: int | None = None  # the model's outputs: its last Dense layer's units, where the file says so
     nested: dict = dataclasses.field(default_factory=dict)  # layer inside a nested model -> that model's name
     other_kinds: dict = dataclasses.field(default_factory=dict)  # a layer of another kind -> its class
     custom_classes: tuple = ()  # registered names of layer classes that are not Keras' own
@@ -82,7 +83,23 @@ def read_keras_file(path):
             other_kinds[name] = kind
         if layer.get("registered_name") and ">" in layer["registered_name"]:
             custom.append(layer["registered_name"])
-    return Architecture(tuple(shape), convs, origin, nested, other_kinds, tuple(dict.fromkeys(custom)))
+    return Architecture(
+        tuple(shape), convs, origin, _output_units(config, layers), nested, other_kinds, tuple(dict.fromkeys(custom))
+    )
+
+
+def _output_units(config, layers):
+    """The number of the model's outputs: the units of the layer that makes them (or of the last layer with
+    units before it, where an activation layer ends the model); None where the file does not say."""
+    names = [layer["config"].get("name") for layer in layers]
+    outputs = config["config"].get("output_layers")
+    end = names.index(outputs[0][0]) if outputs and outputs[0][0] in names else len(layers) - 1
+    for layer in reversed(layers[: end + 1]):
+        if "units" in layer["config"]:
+            return int(layer["config"]["units"])
+        if layer.get("class_name") not in ("Activation", "Softmax", "Dropout", "ReLU"):
+            return None
+    return None
 
 
 def _every_layer(layers, parent=None):
@@ -108,6 +125,8 @@ def of(model_settings):
     """The architecture the `model` config section describes: its file's, or the blog CNN's."""
     if model_settings.path is None:
         return blog_cnn(model_settings.filters)
+    if Path(model_settings.path).is_dir():
+        raise ArchitectureError(f"model.path: {model_settings.path} is a folder, not a model saved as a .keras file")
     if not Path(model_settings.path).is_file():
         raise ArchitectureError(f"model.path: no file {model_settings.path}")
     return read_keras_file(model_settings.path)

