@@ -105,16 +105,21 @@ def _tensorflow_screen(body, unit, shape):
     return tf.function(_layer_means(lambda x: body(x, training=False), unit, shape), reduce_retracing=True)
 
 
-def _jax_screen(body, unit, shape):
-    import jax
-
+def _jax_features(body):
+    """x -> body(x) as a pure function of x, the body's weights fixed in it (what JAX compiles)."""
     trainable = [v.value for v in body.trainable_variables]
     non_trainable = [v.value for v in body.non_trainable_variables]
 
     def features(x):
         return body.stateless_call(trainable, non_trainable, x, training=False)[0]
 
-    return jax.jit(_layer_means(features, unit, shape))
+    return features
+
+
+def _jax_screen(body, unit, shape):
+    import jax
+
+    return jax.jit(_layer_means(_jax_features(body), unit, shape))
 
 
 def _tensorflow_loop(losses, step_size):
@@ -152,12 +157,10 @@ def _jax_loop(body, unit, step_size):
     import jax
     import jax.numpy as jnp
 
-    trainable = [v.value for v in body.trainable_variables]
-    non_trainable = [v.value for v in body.non_trainable_variables]
+    features = _jax_features(body)
 
     def losses(x, kernel, bias, pre_activation):
-        features, _ = body.stateless_call(trainable, non_trainable, x, training=False)
-        return jnp.mean(unit.output(features, kernel, bias, pre_activation), axis=(1, 2, 3))
+        return jnp.mean(unit.output(features(x), kernel, bias, pre_activation), axis=(1, 2, 3))
 
     def total(x, kernel, bias, pre_activation):
         loss = losses(x, kernel, bias, pre_activation)

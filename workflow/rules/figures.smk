@@ -83,5 +83,10 @@ rule summarize:
         paths.benchmark("summarize")
     run:
         run_job(
-            jobs.summarize, input, output, wildcards, log, scale=SETTINGS.input_scale
+            jobs.summarize,
+            input,
+            output,
+            wildcards,
+            log,
+            scale=SETTINGS.input_scale,
         )
