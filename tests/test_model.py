@@ -46,6 +46,16 @@ def test_the_body_crops_what_floor_pooling_drops(cnn):
     assert model.layer_body(cnn, "conv1").output.shape[1:] == (28, 28, 1)  # conv1 sees every pixel
 
 
+def test_bodies_built_one_after_another_stay_chains():
+    # each body calls the model's layers again; the next body, of another layer or precision, must still
+    # see the model's own chain (not fall back to the whole graph, nor refuse bfloat16)
+    cnn = model.build_cnn()
+    for layer, precision in [("conv2", "float32"), ("conv3", "float32"), ("conv3", "bfloat16")]:
+        body = model.layer_body(cnn, layer, precision)
+        assert "cropping2d" in body.layers[1].name or layer == "conv2", [x.name for x in body.layers]
+        assert not any(x.name.endswith("_graph") for x in body.layers)
+
+
 def test_bad_layer_and_map_are_named(cnn):
     with pytest.raises(model.ModelError, match=r"'dense' is not a Conv2D layer.*conv1.*conv2.*conv3"):
         model.layer_body(cnn, "dense")

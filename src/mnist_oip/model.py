@@ -1,6 +1,7 @@
 """The blog's CNN: build, train, load, and cut out one feature map as its own small model."""
 
 import dataclasses
+import weakref
 from pathlib import Path
 
 import keras
@@ -151,7 +152,7 @@ def layer_body(model, layer_name, precision="float32", scale=None):
     x = inputs
     if scale is not None and not scale.identity:
         x = keras.layers.Rescaling(list(scale.std), list(scale.mean), name="input_scale")(x)
-    if not _is_chain(chain + [target]):  # branches (a residual sum, say): the model's own graph up to the layer
+    if not _is_chain(model, chain + [target]):  # branches (a residual sum, say): the model's own graph up to the layer
         if precision != "float32":
             raise ModelError(f"precision {precision}: the layers before {layer_name!r} branch; only float32 here")
         up_to_layer = keras.Model(model.inputs, target.input, name=f"{layer_name}_graph")
@@ -307,13 +308,27 @@ def _folded(norm, kernel, bias):
     return (kernel * scale).astype("float32"), ((bias - weights["moving_mean"]) * scale + beta).astype("float32")
 
 
-def _is_chain(layers):
-    """Whether each of `layers` takes the one output of the one before it, the first the model's input."""
-    for before, layer in zip([None, *layers], layers):
-        sources = {node.operation for node in layer._inbound_nodes for node in node.parent_nodes}
-        if len(layer._inbound_nodes) != 1 or (before is not None and sources != {before}):
-            return False
-    return True
+def _is_chain(model, layers):
+    """Whether each of `layers` takes the one output of the one before it in `model`, the first its input."""
+    takes_previous = _takes_previous(model)
+    return all(takes_previous[layer.name] for layer in layers)
+
+
+_TAKES_PREVIOUS = weakref.WeakKeyDictionary()  # model -> {layer name: takes the previous layer's one output}
+
+
+def _takes_previous(model):
+    """Per layer of `model`, whether its one call in the model takes the output of the layer listed before it
+    (the first: the model's input). Read once per model, on first sight: building a body calls the layers
+    again, and those calls add nodes that are not the model's."""
+    if model not in _TAKES_PREVIOUS:
+        layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+        flags = {}
+        for before, layer in zip([None, *layers], layers):
+            sources = {node.operation for node in layer._inbound_nodes for node in node.parent_nodes}
+            flags[layer.name] = len(layer._inbound_nodes) == 1 and (before is None or sources == {before})
+        _TAKES_PREVIOUS[model] = flags
+    return _TAKES_PREVIOUS[model]
 
 
 def _with_policy(layer, policy):
