@@ -193,6 +193,9 @@ def test_score_prediction_and_compare_searches_read_a_finished_run(tiny_run, tmp
     assert done.returncode == 0, done.stderr[-2000:]
     found = storage.load_json(tmp_path / "prediction.json")
     assert set(found) == {"3", "7"} and all(len(f["scores_sample"]) == f["sample"] <= 5 for f in found.values())
+    other_levels = edited_config(tmp_path, {"precursor": {"levels": [0.3, 0.7]}})  # as many patterns, other ones
+    done = cli("--config", other_levels, "score-prediction", results, "--maps", 3)
+    assert done.returncode == 1 and "2 levels [0.3, 0.7] on a 2x2 grid" in done.stderr, done.stderr[-2000:]
     done = cli("compare-searches", results, results, "--figure", tmp_path / "searches.png")
     assert done.returncode == 0 and json.loads(done.stdout)["maps"] == 2, done.stderr[-2000:]
     assert (tmp_path / "searches.png").stat().st_size > 0

@@ -5,22 +5,26 @@ import dataclasses
 import keras
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 
 from mnist_oip import ascent, experiments, figures, model, patterns, settings, storage
 from mnist_oip.results import Scoring, StartResult, StrategyResult
 
 
-def write_precursor(results, index, best_loss, warm_loss, grid=3, levels=(0.2, 0.5, 0.8)):
-    folder = results / "maps/conv3" / str(index)
+def write_precursor(results, index, best_loss, warm_loss, grid=3, levels=(0.2, 0.5, 0.8), layer="conv3"):
+    """A map's precursor result; `warm_loss` None: a run without the warm start."""
+    folder = results / "maps" / layer / str(index)
     count = len(levels) ** (grid * grid)
     Scoring("halving", count, 100, 1.0, "activation", grid, list(levels)).save(folder / "scoring.json")
     images = np.random.default_rng(index).normal(size=(2, 28, 28, 1)).astype(np.float32)
     runs = {}
     for name, loss in (("precursor", best_loss), ("precursor_warm", warm_loss)):
+        if loss is None:
+            continue
         losses = np.array([loss / 2, loss], np.float32)
         runs[name] = StrategyResult(name, images, images * loss, np.zeros((1, 2)), np.zeros((0, 2)), losses,
                                     np.zeros(2, int), np.ones(2, np.float32), 1.0, 100)  # fmt: skip
-    StartResult("conv3", index, "precursor", 10, runs).save(folder / "precursor.npz", folder / "precursor.json")
+    StartResult(layer, index, "precursor", 10, runs).save(folder / "precursor.npz", folder / "precursor.json")
 
 
 def test_compare_searches_names_the_maps_a_finer_search_recovers_or_improves(tmp_path):
@@ -34,11 +38,26 @@ def test_compare_searches_names_the_maps_a_finer_search_recovers_or_improves(tmp
     assert found["searches"] == ["3 levels on a 3x3 grid", "3 levels on a 4x4 grid"] and found["maps"] == 3
     assert found["default_maps_with_oip"] == {"precursor": 2, "precursor_warm": 3}
     plain, warm = (found["finer"]["3 levels on a 4x4 grid"][name] for name in ("precursor", "precursor_warm"))
-    assert (plain["recovers"], plain["improves"], plain["lower"], plain["maps_with_oip"]) == ([1], [], [2], 3)
-    assert (warm["recovers"], warm["improves"], warm["lower"]) == ([], [2], [])
+    assert (plain["recovers"], plain["improves"], plain["lower"]) == ([["conv3", 1]], [], [["conv3", 2]])
+    assert plain["maps_with_oip"] == 3
+    assert (warm["recovers"], warm["improves"], warm["lower"]) == ([], [["conv3", 2]], [])
     assert images[(("conv3", 1), "3 levels on a 4x4 grid", "")].shape == (28, 28, 1)
     figures.search_comparison(found, images, tmp_path / "searches.png")
     assert (tmp_path / "searches.png").stat().st_size > 0
+
+
+def test_compare_searches_names_maps_by_layer_and_compares_only_what_the_default_ran(tmp_path):
+    default, finer = tmp_path / "default", tmp_path / "finer"
+    for layer, loss in (("conv2", 0.0), ("conv3", 2.0)):  # map 1 of conv2 has no OIP in the default, conv3's has
+        write_precursor(default, 1, loss, None, layer=layer)  # the default ran without the warm start
+        write_precursor(finer, 1, 3.0, 4.0, grid=4, layer=layer)
+    found, images = experiments.compare_searches([str(default), str(finer)])
+    assert found["default_maps_with_oip"] == {"precursor": 1}
+    (label,) = found["finer"]
+    assert list(found["finer"][label]) == ["precursor"], "no warm default to compare the warm search with"
+    plain = found["finer"][label]["precursor"]
+    assert plain["recovers"] == [["conv2", 1]] and plain["improves"] == [["conv3", 1]]
+    figures.search_comparison(found, images, tmp_path / "searches.png")
 
 
 def test_compare_searches_without_common_maps_says_so(tmp_path):
@@ -66,4 +85,13 @@ def test_score_prediction_climbs_a_sample_across_the_score_range_and_the_best_sc
     np.testing.assert_allclose(found["best_loss_seeds"], full[best_scored[:4]].max(), rtol=1e-5)
     final_best = set(best_scored[np.argsort(-full[best_scored], kind="stable")[:4]].tolist())
     assert found["seeds_among_best_4_of_top_12"] == len(final_best & set(best_scored[:4].tolist()))
-    assert -1 <= found["spearman_sample"] <= 1 and -1 <= found["spearman_seeds"] <= 1
+    for score, loss in zip(found["scores_sample"], found["losses_sample"]):  # each pair: one pattern's score and loss
+        assert np.isclose(full[scores == score], loss, rtol=1e-5).any()
+    assert np.isclose(found["spearman_sample"], spearmanr(found["scores_sample"], found["losses_sample"]).statistic)
+
+
+def test_score_prediction_refuses_a_map_no_pattern_activates():
+    climb = ascent.LayerAscent(model.build_cnn(), "conv3", 0.05).map(4)
+    config = settings.load(settings.read_config())
+    with pytest.raises(ValueError, match="no pattern activates this map"):
+        experiments.score_prediction(climb, config.precursor, np.zeros(81, np.float32))

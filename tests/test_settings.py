@@ -149,6 +149,15 @@ def test_halving_must_leave_enough_seeds():
     assert settings.load(config).precursor.count == 3**16
 
 
+def test_halving_keep_per_round_is_checked_only_where_halving_reads_it():
+    config = copy.deepcopy(DEFAULT)
+    config["precursor"] |= {"halving_keep": [0.2, 0.2]}  # two shares for three rounds
+    with pytest.raises(settings.ConfigError, match=r"halving_keep: 2 shares for the 3 rounds"):
+        settings.load(config)
+    config["precursor"]["strategy"] = "exhaustive"  # never reads them
+    assert settings.load(config).precursor.strategy == "exhaustive"
+
+
 def test_read_config_lays_files_over_the_default(tmp_path):
     extra = tmp_path / "extra.yaml"
     extra.write_text("precursor: {grid: 2}\n")

@@ -131,7 +131,7 @@ def configure_threads():
         check_keras_backend()
         import keras
 
-        _threads = len(os.sched_getaffinity(0))
+        _threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 

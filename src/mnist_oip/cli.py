@@ -20,7 +20,8 @@ import numpy as np
 from . import backend, experiments, jobs, paths, settings, storage
 from .results import START_KINDS, Scoring, Screen
 
-RECORD = Path(paths.SCORING).name  # the scoring's record, beside the scores file it describes
+START_FILES = (paths.START_RESULT, paths.START_SUMMARY)  # what `optimize` writes per start kind
+RECORD = paths.file_name(paths.SCORING)  # the scoring's record, beside the scores file it describes
 ERRORS = (settings.ConfigError, storage.StorageError, backend.BackendError, OSError, ValueError, RuntimeError)
 
 
@@ -95,7 +96,7 @@ def run(args):
     if args.command == "score-prediction":
         return report(score_prediction(args, config, layer), args.out, hide=("scores_sample", "losses_sample"))
     if args.command == "score":
-        screen = Path(args.out).with_name(Path(paths.SCREEN).name) if config.precursor.screens else None
+        screen = Path(args.out).with_name(paths.file_name(paths.SCREEN)) if config.precursor.screens else None
         check_outputs({"--out": (args.out, ".npy")}, [args.model], screen, Path(args.out).with_name(RECORD))
         if screen:
             jobs.screen_patterns(cnn=args.model, layer=layer, precursor=config.precursor, ascent=config.ascent,
@@ -120,7 +121,7 @@ def run(args):
             if not Path(given).is_file():
                 raise storage.StorageError(f"{given}: no such file (optimize needs the model, the seeds and {RECORD} "
                                            "beside them, as `score` and `select` write them)")  # fmt: skip
-        results = [Path(args.out, f"{start}.{suffix}") for start in START_KINDS for suffix in ("npz", "json")]
+        results = [Path(args.out, paths.file_name(t, start=s)) for s in START_KINDS for t in START_FILES]
         if Path(args.out).is_file():
             raise storage.StorageError(f"--out {args.out}: a file; optimize writes a folder of results")
         check_outputs({}, [args.model, args.seeds, scoring], *results)
@@ -135,8 +136,8 @@ def run(args):
                 scale=config.input_scale,
                 seeds=args.seeds,
                 scoring=scoring,
-                out_result=Path(args.out, f"{start}.npz"),
-                out_summary=Path(args.out, f"{start}.json"),
+                out_result=Path(args.out, paths.file_name(paths.START_RESULT, start=start)),
+                out_summary=Path(args.out, paths.file_name(paths.START_SUMMARY, start=start)),
             )
 
 
@@ -159,11 +160,18 @@ def score_prediction(args, config, layer):
     found = {}
     for index in args.maps:
         scores = storage.load_npy(run(paths.SCORES, layer=layer, map=index))
-        scoring = experiments.search_label(Scoring.load(run(paths.SCORING, layer=layer, map=index)))
-        if scores.shape != (config.precursor.count,) or not np.isfinite(scores).all():
+        recorded = Scoring.load(run(paths.SCORING, layer=layer, map=index))
+        scoring = experiments.search_label(recorded)
+        same_patterns = (recorded.grid, tuple(recorded.levels or ())) == (
+            config.precursor.grid,
+            config.precursor.levels,
+        )
+        if not same_patterns or scores.shape != (config.precursor.count,) or not np.isfinite(scores).all():
             raise storage.StorageError(
                 f"{run(paths.SCORES, layer=layer, map=index)}: needs every pattern's score of the config's "
-                f"precursor ({config.precursor.count} patterns, exhaustive scoring); the run scored {scoring}"
+                f"precursor ({config.precursor.count} patterns: {len(config.precursor.levels)} levels "
+                f"{list(config.precursor.levels)} on a {config.precursor.grid}x{config.precursor.grid} grid, "
+                f"exhaustive scoring); the run scored {scoring}"
             )
         found[index] = experiments.score_prediction(climb.map(index), config.precursor, scores,
                                                     args.sample, steps=config.oip.steps)  # fmt: skip
@@ -177,6 +185,7 @@ def time_devices(args, config, layer):
     import platform
     import tempfile
 
+    backend.configure_threads()  # before anything starts the framework's runtime
     names = [backend.device_name(d) for d in backend.devices()]
     found = {"backend": backend.check_keras_backend(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
              "devices": names or ["the CPU, no devices to choose from"], "scoring": {}}  # fmt: skip
@@ -189,14 +198,13 @@ def time_devices(args, config, layer):
             model.build_cnn(config.model.filters, config.model.dense_units, config.model.l2).save(cnn)
         settings_of = {"cnn": cnn, "layer": layer, "precursor": config.precursor, "ascent": config.ascent,
                        "scale": config.input_scale}  # fmt: skip
-        screen = Path(folder, "screen.npz") if config.precursor.screens else None
-        scoring = Path(folder, "scoring.json")
-        backend.configure_threads()
+        screen = Path(folder, paths.file_name(paths.SCREEN)) if config.precursor.screens else None
+        scoring = Path(folder, RECORD)
         for _ in names or [None]:  # the pool hands out its devices in turn
             with backend.job_device() as device:
                 if screen:
                     jobs.screen_patterns(**settings_of, compute=config.compute, out_screen=screen)
-                jobs.score_precursor(**settings_of, map_index=args.map, out_scores=Path(folder, "scores.npy"),
+                jobs.score_precursor(**settings_of, map_index=args.map, out_scores=Path(folder, paths.file_name(paths.SCORES)),
                                      out_scoring=scoring, screen=screen)  # fmt: skip
             done = Scoring.load(scoring)
             timed = {"scoring_seconds": done.seconds, "image_steps_per_second": done.image_steps / done.seconds}

@@ -4,9 +4,9 @@ default, and how well a pattern's short score predicts its loss after the full a
 import numpy as np
 
 from . import paths, storage
-from .results import Scoring, StartResult
+from .results import WARM_SUFFIX, Scoring, StartResult
 
-STRATEGY_OF = {"": "precursor", "_warm": "precursor_warm"}  # the precursor's strategies, by their suffix
+STRATEGY_OF = {"": "precursor", WARM_SUFFIX: "precursor" + WARM_SUFFIX}  # the precursor's strategies, by suffix
 IMPROVED = 1.05  # a finer search improves a map where its best loss is at least this factor above the default's
 
 
@@ -99,8 +99,9 @@ def search_label(scoring, levels=True):
 def compare_searches(runs):
     """Per map of the first run (the default search) and each further run (a finer search on the same CNN),
     the best loss of the precursor's OIPs, plain and with the warm start, and whether one was found; which maps
-    each finer search recovers (an OIP where the default found none) or improves (a best loss at least
-    `IMPROVED` times the default's). `runs`: results folders."""
+    each finer search recovers (an OIP where the default found none), improves (a best loss at least
+    `IMPROVED` times the default's) or makes lower (below the default's by that factor), as [layer, map]
+    pairs. `runs`: results folders."""
     maps = [precursor_maps(run) for run in runs]
     common = sorted(set.intersection(*(set(m) for m in maps)))
     if not common:
@@ -121,19 +122,21 @@ def compare_searches(runs):
                 images[(key, label, suffix)] = strategy.oips[strategy.best]
         rows.append(row)
     finer = {label: {} for label in labels[1:]}
+    compared = [s for s in STRATEGY_OF if f"{labels[0]}{s} best_loss" in rows[0]]  # warm only if the default has it
     for label in labels[1:]:
-        for suffix in ("", "_warm"):
+        for suffix in compared:
             column, default = f"{label}{suffix} best_loss", f"{labels[0]}{suffix} best_loss"
             if column not in rows[0]:
                 continue
             finer[label][STRATEGY_OF[suffix]] = {
                 "maps_with_oip": sum(r[column] > 0 for r in rows),
-                "recovers": [r["map"] for r in rows if r[column] > 0 >= r[default]],
-                "improves": [r["map"] for r in rows if r[default] > 0 and r[column] >= IMPROVED * r[default]],
-                "lower": [r["map"] for r in rows if r[column] < r[default] / IMPROVED],
+                "recovers": [[r["layer"], r["map"]] for r in rows if r[column] > 0 >= r[default]],
+                "improves": [
+                    [r["layer"], r["map"]] for r in rows if r[default] > 0 and r[column] >= IMPROVED * r[default]
+                ],
+                "lower": [[r["layer"], r["map"]] for r in rows if r[column] < r[default] / IMPROVED],
             }
-    default = {STRATEGY_OF[s]: sum(r[f"{labels[0]}{s} best_loss"] > 0 for r in rows) for s in ("", "_warm")
-               if f"{labels[0]}{s} best_loss" in rows[0]}  # fmt: skip
+    default = {STRATEGY_OF[s]: sum(r[f"{labels[0]}{s} best_loss"] > 0 for r in rows) for s in compared}
     report = {"searches": labels, "maps": len(rows), "default_maps_with_oip": default, "finer": finer}
     return report | {"per_map": rows}, images
 
@@ -153,6 +156,8 @@ def score_prediction(ascent, precursor, scores, sample=200, top=64, steps=1200, 
         return ascent.run(patterns.upscale(coarse, ascent.input_shape), steps)[2]
 
     live = np.flatnonzero(scores > 0)
+    if not len(live):
+        raise ValueError("no pattern activates this map: its scores say nothing about the full ascent")
     ranked = live[np.argsort(scores[live], kind="stable")]
     rng = np.random.default_rng(seed)
     chosen = np.array([rng.choice(part) for part in np.array_split(ranked, min(sample, len(ranked)))], np.int64)

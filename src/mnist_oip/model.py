@@ -121,9 +121,11 @@ def import_custom_objects(files, names=()):
 def load_model(path):
     """A saved `.keras` model, in safe mode (no arbitrary code from the file)."""
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many kinds for a bad file
         raise ModelError(f"{path}: cannot be loaded as a Keras model ({err})") from err
+    _takes_previous(loaded)  # read the model's own graph now, before any thread builds a body on it
+    return loaded
 
 
 def conv_layers(model):

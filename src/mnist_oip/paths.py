@@ -44,6 +44,11 @@ def in_results(template):
     return f"{RESULTS}/{template}"
 
 
+def file_name(template, **wildcards):
+    """The name of a template's file, without its folders (for a command writing it beside another)."""
+    return Path(template).name.format(**wildcards)
+
+
 def log(rule, per=None):
     """The log of a job of `rule`; `per`: "layer", "map" or "start" for a job per layer, map or start kind."""
     return in_results(f"{LOGS}/{_job(rule, per)}.log")

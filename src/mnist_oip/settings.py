@@ -583,7 +583,7 @@ def check_precursor(precursor, image_shape=architecture.BLOG_INPUT):
 
     count = precursor.count
     shares = precursor.halving_keep
-    if isinstance(shares, tuple) and len(shares) != len(precursor.halving_steps):
+    if precursor.strategy == "halving" and isinstance(shares, tuple) and len(shares) != len(precursor.halving_steps):
         raise ConfigError(
             f"precursor.halving_keep: {len(shares)} shares for the {len(precursor.halving_steps)} rounds of "
             f"halving_steps {list(precursor.halving_steps)}; give one per round, or one number for all"
