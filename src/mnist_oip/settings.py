@@ -268,8 +268,8 @@ def section(cls, values):
 
 def as_dict(section_settings, leave_out=()):
     """A section as a plain dict, keys sorted (Snakemake compares params as text: key order must not trigger
-    reruns); without the keys that are only for the readers named in `leave_out` ("selection", "random",
-    "warm", "gallery")."""
+    reruns); without the keys that are only for the readers named in `leave_out` ("selection", "screen",
+    "random", "warm", "gallery")."""
     leave_out = {leave_out} if isinstance(leave_out, str) else set(leave_out)
     return {
         f.name: _plain(getattr(section_settings, f.name))
