@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from mnist_oip import ascent, backend, model, paths, patterns, selection, storage
+from mnist_oip.results import Scoring, Seeds
 
 SHARES = (0.01, 0.05, 0.1, 0.2)
 
@@ -33,9 +34,9 @@ def main(run, model_path, layer="conv3"):
     backend.configure_threads()
     results = paths.Results(run)
     maps = [index for name, index in results.maps() if name == layer]
-    scoring = storage.load_json(results(paths.SCORING, layer=layer, map=maps[0]))
-    grid, levels = scoring["grid"], tuple(scoring["levels"])
-    seeds = {m: storage.load_npz(results(paths.SEEDS, layer=layer, map=m))["indices"] for m in maps}
+    scoring = Scoring.load(results(paths.SCORING, layer=layer, map=maps[0]))
+    grid, levels = scoring.grid, tuple(scoring.levels)
+    seeds = {m: Seeds.load(results(paths.SEEDS, layer=layer, map=m)).indices for m in maps}
     scores = {m: storage.load_npy(results(paths.SCORES, layer=layer, map=m), mmap_mode="r") for m in maps}
     live = [m for m in maps if np.nanmax(scores[m]) > 0]  # a map no pattern activates has arbitrary seeds
     cnn = model.load_model(model_path)

@@ -8,7 +8,7 @@ import numpy as np
 from helpers import TINY, edited_config
 
 from mnist_oip import model, storage
-from mnist_oip.results import Scoring, StartResult, StrategyResult
+from mnist_oip.results import Scoring, Seeds, StartResult, StrategyResult
 
 
 def cli(*args):
@@ -35,7 +35,7 @@ def test_one_map_through_score_select_optimize(tmp_path):
         done = cli("--config", TINY, *args)
         assert done.returncode == 0, done.stderr[-2000:]
     assert np.load(scores).shape == (16,) and Scoring.load(tmp_path / "scoring.json").image_steps == 16 * 3
-    assert storage.load_npz(seeds)["indices"].shape == (4,)
+    assert Seeds.load(seeds).indices.shape == (4,)
     precursor = StartResult.load(oips / "precursor.npz")
     assert precursor.strategies["precursor"].image_steps == 16 * 3 + 4 * 20
     assert StartResult.load(oips / "random.npz").strategies["random_warm"].oips.shape == (3, 28, 28, 1)
@@ -70,9 +70,9 @@ def test_an_unsupported_backend_is_one_line():
 
 def write_map(results, index, seeds, best_loss, scoring_steps, seed_score=1.0, levels=(0.2, 0.8)):
     folder = results / "maps/conv3" / str(index)
-    storage.save_npz(folder / "seeds.npz", indices=np.array(seeds), scores=np.full(len(seeds), seed_score))
-    Scoring("exhaustive", 100, scoring_steps, 1.0, "activation", 3, list(levels)).save(folder / "scoring.json")
     n = len(seeds)
+    Seeds(np.array(seeds), np.full(n, seed_score), np.zeros((n, 3, 3))).save(folder / "seeds.npz")
+    Scoring("exhaustive", 100, scoring_steps, 1.0, "activation", 3, list(levels)).save(folder / "scoring.json")
     losses = np.array([best_loss] + [0.0] * (n - 1), np.float32)
     images = np.zeros((n, 28, 28, 1), np.float32)
     run = StrategyResult("precursor", images, images, np.zeros((1, n)), np.zeros((0, n)), losses, np.zeros(n, int),

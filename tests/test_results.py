@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from mnist_oip import results
-from mnist_oip.results import LayerExamples, MapResult, Scoring, Screen, StartResult, StrategyResult
+from mnist_oip import results, storage
+from mnist_oip.results import LayerExamples, MapResult, Scoring, Screen, Seeds, StartResult, StrategyResult
 
 
 def strategy(name, losses, image_steps=50):
@@ -55,6 +55,16 @@ def test_scoring_record_round_trips_with_what_it_scored(tmp_path):
     older = {"strategy": "exhaustive", "patterns": 16, "image_steps": 48, "seconds": 0.1}  # before grid and levels
     (tmp_path / "older.json").write_text(json.dumps(older))
     assert Scoring.load(tmp_path / "older.json").objective == "activation"
+
+
+def test_seeds_round_trip_and_a_file_without_their_images_is_named(tmp_path):
+    coarse = np.random.default_rng(0).choice([0.2, 0.5, 0.8], size=(8, 3, 3)).astype(np.float32)
+    Seeds(np.arange(8) * 7, np.linspace(2, 1, 8, dtype=np.float32), coarse).save(tmp_path / "seeds.npz")
+    back = Seeds.load(tmp_path / "seeds.npz")
+    assert back.indices.tolist() == list(range(0, 56, 7)) and np.array_equal(back.coarse, coarse)
+    storage.save_npz(tmp_path / "old.npz", indices=np.arange(8), scores=np.ones(8))
+    with pytest.raises(storage.StorageError, match="coarse"):
+        Seeds.load(tmp_path / "old.npz")
 
 
 def test_a_screen_round_trips_and_gives_each_maps_patterns_in_index_order(tmp_path):

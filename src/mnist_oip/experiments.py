@@ -4,7 +4,7 @@ default, and how well a pattern's short score predicts its loss after the full a
 import numpy as np
 
 from . import paths, storage
-from .results import WARM_SUFFIX, Scoring, StartResult
+from .results import WARM_SUFFIX, Scoring, Seeds, StartResult
 
 STRATEGY_OF = {"": "precursor", WARM_SUFFIX: "precursor" + WARM_SUFFIX}  # the precursor's strategies, by suffix
 IMPROVED = 1.05  # a finer search improves a map where its best loss is at least this factor above the default's
@@ -35,15 +35,14 @@ def compare_precursor(exhaustive, other):
         if key not in theirs:
             continue
         a, b = (StartResult.load(run(paths.START_RESULT, start="precursor", **wildcards)) for run in runs)
-        seeds_a, seeds_b = (storage.load_npz(run(paths.SEEDS, **wildcards), required=("indices", "scores"))
-                            for run in runs)  # fmt: skip
+        seeds_a, seeds_b = (Seeds.load(run(paths.SEEDS, **wildcards)) for run in runs)
         scoring_a, scoring_b = (Scoring.load(run(paths.SCORING, **wildcards)) for run in runs)
         _check_same_patterns(paths.MAP.format(**wildcards), exhaustive, scoring_a, other, scoring_b)
         row = {
             "map": a.map,
-            "seeds": len(seeds_a["indices"]),
-            "seeds_kept": len(set(seeds_a["indices"].tolist()) & set(seeds_b["indices"].tolist())),
-            "activated": bool((seeds_a["scores"] > 0).any()),
+            "seeds": len(seeds_a.indices),
+            "seeds_kept": len(set(seeds_a.indices.tolist()) & set(seeds_b.indices.tolist())),
+            "activated": bool((seeds_a.scores > 0).any()),
         }
         for name in ("precursor", "precursor_warm"):
             if name in a.strategies and name in b.strategies:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, data, faults, storage
-from .results import LayerExamples, MapResult, Scoring, Screen, StartResult, StrategyResult, strategy_names
+from .results import LayerExamples, MapResult, Scoring, Screen, Seeds, StartResult, StrategyResult, strategy_names
 
 log = storage.LOGGER.info
 _cache_lock = threading.Lock()
@@ -194,7 +194,7 @@ def select_seeds(*, scores, precursor, out_seeds):
         )
     best = selection.top_patterns(values, precursor.keep)
     coarse = patterns.coarse_patterns(best, precursor.grid, precursor.levels)
-    storage.save_npz(out_seeds, indices=best, scores=np.asarray(values[best]), coarse=coarse)
+    Seeds(best, np.asarray(values[best]), coarse).save(out_seeds)
     log("\n".join(f"pattern {i}: loss {values[i]:.4g}" for i in best))
 
 
@@ -204,7 +204,7 @@ def starts_of(start, *, map_index, oip, shape, seeds=None):
 
     if start == "random":
         return patterns.random_starts(oip.random_starts, oip.scales, [oip.seed, map_index], shape)
-    return patterns.upscale(storage.load_npz(seeds, required=("coarse",))["coarse"], shape)
+    return patterns.upscale(Seeds.load(seeds).coarse, shape)
 
 
 @cnn_job

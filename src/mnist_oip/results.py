@@ -1,6 +1,6 @@
 """The shapes of what the workflow writes: one definition for every writer and reader.
 
-Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), and per start kind a
+Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), `Seeds` (`seeds.npz`), and per start kind a
 `StartResult` (`<start>.npz` with the images, `<start>.json` with the figures): its strategies, each a
 `StrategyResult`. `MapResult` puts a map's start kinds together for the figures and the summary.
 Per layer: `Screen` (`screen.npz`), the patterns the forward screen passes on to each map's scoring, and
@@ -45,6 +45,24 @@ class Scoring:
     @classmethod
     def load(cls, path):
         return cls(**storage.load_json(path))
+
+
+@dataclasses.dataclass
+class Seeds:
+    """A map's precursor seeds: the best patterns' indices, their scores and their coarse images, best first."""
+
+    indices: np.ndarray
+    scores: np.ndarray
+    coarse: np.ndarray
+
+    def save(self, path):
+        storage.save_npz(path, **dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, path):
+        names = [f.name for f in dataclasses.fields(cls)]
+        arrays = storage.load_npz(path, required=names)
+        return cls(**{name: arrays[name] for name in names})
 
 
 @dataclasses.dataclass
