@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import storage
+
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -66,7 +68,7 @@ def load_keras(path=None):
     except (ValueError, OSError) as err:
         if isinstance(err, DatasetError):
             raise
-        raise DatasetError(f"{path}: not a readable .npz file ({_npz_problem(err)})") from err
+        raise DatasetError(f"{path}: not a readable .npz file ({storage.npz_problem(err)})") from err
     return _checked(*arrays, str(path))
 
 
@@ -170,17 +172,12 @@ def check_files(source, path):
             with np.load(path, allow_pickle=False) as npz:
                 missing = set(IDX_FILES) - set(npz.files)
         except (ValueError, OSError) as err:
-            raise DatasetError(f"{path}: not a readable .npz archive ({_npz_problem(err)})") from err
+            raise DatasetError(f"{path}: not a readable .npz archive ({storage.npz_problem(err)})") from err
         if missing:
             raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")
         return
     for key, name in IDX_FILES.items():
         read_idx(_idx_file(Path(path), name), ndim=3 if key.startswith("x") else 1)
-
-
-def _npz_problem(err):
-    """What went wrong reading an .npz, in words: NumPy takes any file that is no archive for a pickle."""
-    return "not an .npz archive; gzipped? unpack it first" if "pickle" in str(err) else str(err)
 
 
 def source_files(source, path):

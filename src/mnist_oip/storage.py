@@ -80,12 +80,16 @@ def load_npz(path, required=()):
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         if isinstance(err, StorageError):
             raise
-        problem = "not an .npz archive; gzipped? unpack it first" if "pickle" in str(err) else err
-        raise StorageError(f"{path}: cannot be read as an .npz file ({problem})") from err
+        raise StorageError(f"{path}: cannot be read as an .npz file ({npz_problem(err)})") from err
     missing = [key for key in required if key not in arrays]
     if missing:
         raise StorageError(f"{path}: no array {', '.join(missing)} (has {', '.join(arrays) or 'none'})")
     return arrays
+
+
+def npz_problem(err):
+    """What went wrong reading an .npz, in words: NumPy takes any file that is no archive for a pickle."""
+    return "not an .npz archive; gzipped? unpack it first" if "pickle" in str(err) else str(err)
 
 
 def load_npy(path, mmap_mode=None):
