@@ -38,9 +38,9 @@ def test_compare_searches_names_the_maps_a_finer_search_recovers_or_improves(tmp
     assert found["searches"] == ["3 levels on a 3x3 grid", "3 levels on a 4x4 grid"] and found["maps"] == 3
     assert found["default_maps_with_oip"] == {"precursor": 2, "precursor_warm": 3}
     plain, warm = (found["finer"]["3 levels on a 4x4 grid"][name] for name in ("precursor", "precursor_warm"))
-    assert (plain["recovers"], plain["improves"], plain["lower"]) == ([["conv3", 1]], [], [["conv3", 2]])
+    assert (plain["recovers"], plain["improves"], plain["lower"]) == (["conv3/1"], [], ["conv3/2"])
     assert plain["maps_with_oip"] == 3
-    assert (warm["recovers"], warm["improves"], warm["lower"]) == ([], [["conv3", 2]], [])
+    assert (warm["recovers"], warm["improves"], warm["lower"]) == ([], ["conv3/2"], [])
     assert images[(("conv3", 1), "3 levels on a 4x4 grid", "")].shape == (28, 28, 1)
     figures.search_comparison(found, images, tmp_path / "searches.png")
     assert (tmp_path / "searches.png").stat().st_size > 0
@@ -56,7 +56,7 @@ def test_compare_searches_names_maps_by_layer_and_compares_only_what_the_default
     (label,) = found["finer"]
     assert list(found["finer"][label]) == ["precursor"], "no warm default to compare the warm search with"
     plain = found["finer"][label]["precursor"]
-    assert plain["recovers"] == [["conv2", 1]] and plain["improves"] == [["conv3", 1]]
+    assert plain["recovers"] == ["conv2/1"] and plain["improves"] == ["conv3/1"]
     figures.search_comparison(found, images, tmp_path / "searches.png")
 
 

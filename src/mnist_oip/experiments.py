@@ -95,12 +95,17 @@ def search_label(scoring, levels=True):
     return f"{scoring.patterns} patterns ({scoring.levels} on a {scoring.grid}x{scoring.grid} grid)"
 
 
+def map_name(row):
+    """A map as the comparisons name it: "layer/map"."""
+    return f"{row['layer']}/{row['map']}"
+
+
 def compare_searches(runs):
     """Per map of the first run (the default search) and each further run (a finer search on the same CNN),
     the best loss of the precursor's OIPs, plain and with the warm start, and whether one was found; which maps
     each finer search recovers (an OIP where the default found none), improves (a best loss at least
-    `IMPROVED` times the default's) or makes lower (below the default's by that factor), as [layer, map]
-    pairs. `runs`: results folders."""
+    `IMPROVED` times the default's) or makes lower (below the default's by that factor), each named
+    "layer/map" (`map_name`). `runs`: results folders."""
     maps = [precursor_maps(run) for run in runs]
     common = sorted(set.intersection(*(set(m) for m in maps)))
     if not common:
@@ -129,11 +134,9 @@ def compare_searches(runs):
                 continue
             finer[label][STRATEGY_OF[suffix]] = {
                 "maps_with_oip": sum(r[column] > 0 for r in rows),
-                "recovers": [[r["layer"], r["map"]] for r in rows if r[column] > 0 >= r[default]],
-                "improves": [
-                    [r["layer"], r["map"]] for r in rows if r[default] > 0 and r[column] >= IMPROVED * r[default]
-                ],
-                "lower": [[r["layer"], r["map"]] for r in rows if r[column] < r[default] / IMPROVED],
+                "recovers": [map_name(r) for r in rows if r[column] > 0 >= r[default]],
+                "improves": [map_name(r) for r in rows if r[default] > 0 and r[column] >= IMPROVED * r[default]],
+                "lower": [map_name(r) for r in rows if r[column] < r[default] / IMPROVED],
             }
     default = {STRATEGY_OF[s]: sum(r[f"{labels[0]}{s} best_loss"] > 0 for r in rows) for s in compared}
     report = {"searches": labels, "maps": len(rows), "default_maps_with_oip": default, "finer": finer}

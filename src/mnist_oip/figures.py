@@ -8,6 +8,7 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
+from . import experiments
 from .storage import atomic_path, save_text
 
 
@@ -105,8 +106,8 @@ def search_comparison(found, images, path, contrast=False, most=24):
     to `most` of them: a row per map, the best precursor OIP of each search side by side with its loss."""
     labels, rows = found["searches"], {(r["layer"], r["map"]): r for r in found["per_map"]}
     plain = [f["precursor"] for f in found["finer"].values()]
-    chosen = {tuple(key) for f in plain for key in f["recovers"] + f["improves"]}
-    keys = [key for key in rows if key in chosen][:most]
+    chosen = {name for f in plain for name in f["recovers"] + f["improves"]}
+    keys = [key for key, row in rows.items() if experiments.map_name(row) in chosen][:most]
     if not keys:
         keys = list(rows)[:1]
     fig = Figure(figsize=(1.6 * len(labels) + 0.6, 1.5 * len(keys) + 0.6), layout="constrained")
