@@ -11,13 +11,14 @@ sys.path.insert(0, f"{workflow.basedir}/src")
 
 from mnist_oip import backend, data, jobs, paths, settings, storage
 from mnist_oip.results import START_KINDS
-from mnist_oip.storage import check_folder  # a line may not start with `storage`: a Snakemake keyword
+from mnist_oip.storage import check_folder
 
 min_version("9.0")
 
 
 backend.check_keras_backend()
 SETTINGS = settings.load(config)
+# check_folder is imported by name: a line may not start with `storage`, a Snakemake keyword.
 check_folder(paths.RESULTS)
 LAYERS = SETTINGS.maps.layers
 # The CNN the run explains: the blog's, trained by the workflow, or the user's saved model.
