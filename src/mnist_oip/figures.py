@@ -122,7 +122,7 @@ def search_comparison(found, images, path, contrast=False, most=24):
             ax.set_yticks([])
     for label, ax in zip(labels, axes[0]):
         ax.set_title(f"{label}\n{ax.get_title()}", fontsize=7)
-    fig.suptitle("best precursor OIP per search (map: loss), the maps a finer search recovers or improves", fontsize=9)
+    fig.suptitle("best precursor OIP per search (map: loss):\nthe maps a finer search recovers or improves", fontsize=9)
     _save(fig, path)
 
 
