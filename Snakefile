@@ -11,6 +11,7 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/precursor.smk"
 include: "workflow/rules/oip.smk"
 include: "workflow/rules/examples.smk"
+include: "workflow/rules/faithfulness.smk"
 include: "workflow/rules/figures.smk"
 
 
@@ -28,7 +29,6 @@ rule all:
             + rules.select_seeds.output
             + rules.compare_oips.output
             + rules.plot_map.output
+            + (rules.measure_oips.output if SETTINGS.has_examples else [])
         ),
-        every_map(
-            expand(rules.optimize_oips.output, start=START_KINDS, allow_missing=True)
-        ),
+        every_map(expand(MAP_RESULTS, start=START_KINDS, allow_missing=True)),

@@ -1,5 +1,6 @@
 """Normalized gradient ascent: it climbs, its steps have the set length, NaN is named, the warm start moves
-what plain ascent cannot, one compilation serves every map of a layer, bfloat16 stays close."""
+what plain ascent cannot, one compilation serves every map of a layer, bfloat16 stays close; the robust
+style's parts (transforms, the fourier parameterization, penalties) do what they say."""
 
 import keras
 import numpy as np
@@ -119,3 +120,82 @@ def test_a_raw_pixel_model_climbs_in_its_own_input_range():
         found[name] = losses.max()
     assert found["own range"] >= best_digit > found["standardized"], (found, best_digit)
     assert np.abs(scale.to_model(oips["own range"])).max() > 50, "stored in the model's own units: raw pixels"
+
+
+def test_a_style_with_no_transforms_or_penalties_is_the_plain_ascent(cnn):
+    images = patterns.random_starts(4, [14, 7], seed=9)
+    plain = ascent.LayerAscent(cnn, "conv3", 0.05).map(3).run(images, 5)
+    same = ascent.LayerAscent(cnn, "conv3", 0.05, style=ascent.Style(total_variation=0.0)).map(3).run(images, 5)
+    for a, b in zip(plain, same):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_transforms_shift_scale_and_rotate_about_the_centre():
+    image = np.zeros((1, 9, 9, 1), np.float32)
+    image[0, 4, 6] = 1.0  # two px right of the centre
+    style = ascent.Style(jitter=2, scale=0.5, rotate=90)
+    rows = ascent.Transforms(style, (9, 9, 1)).draw(np.random.default_rng(0), 50, 1)
+    assert rows.shape == (50, 1, 8) and np.all(rows[..., 6:] == 0)
+    none = ascent.Transforms(ascent.Style(), (9, 9, 1)).draw(np.random.default_rng(0), 1, 1)[0]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(ascent.Transforms.apply(image, none)), image)
+    quarter = np.array([[0, 1, 0, -1, 0, 8, 0, 0]], np.float32)  # a quarter turn about (4, 4)
+    turned = keras.ops.convert_to_numpy(ascent.Transforms.apply(image, quarter))[0, ..., 0]
+    assert turned.max() == 1.0 and abs(turned.argmax() // 9 - 4) + abs(turned.argmax() % 9 - 4) == 2
+
+
+def test_drawn_transforms_keep_the_centre_within_the_jitter():
+    style = ascent.Style(jitter=2, scale=0.2, rotate=30)
+    rows = ascent.Transforms(style, (28, 28, 1)).draw(np.random.default_rng(1), 200, 3).reshape(-1, 8)
+    # The output point that reads the input's centre (13.5, 13.5): solve a @ out + b = centre.
+    centres = [np.linalg.solve(r[[0, 1, 3, 4]].reshape(2, 2), 13.5 - r[[2, 5]]) for r in rows]
+    moved = np.abs(np.array(centres) - 13.5)
+    assert moved.max() <= 2 + 1e-4 and moved.max() >= 1.9
+    scales = 1 / np.sqrt(np.abs(np.linalg.det(rows[:, [0, 1, 3, 4]].reshape(-1, 2, 2))))
+    assert 0.8 - 1e-6 <= scales.min() < 0.85 and 1.15 < scales.max() <= 1.2 + 1e-6
+
+
+def test_the_fourier_parameterization_keeps_the_start_and_smooths_the_steps(cnn):
+    spectrum = ascent.Spectrum((28, 28, 1))
+    images = keras.ops.convert_to_numpy(patterns.random_starts(3, [28, 7], seed=2))
+    back = keras.ops.convert_to_numpy(spectrum.image(spectrum.params(images)))
+    np.testing.assert_allclose(back, images, atol=1e-5)
+    pixels, fourier = (ascent.LayerAscent(cnn, "conv3", 0.05, style=ascent.Style(parameterization=p)).map(7)
+                       for p in ("pixels", "fourier"))  # fmt: skip
+    moved = {name: climb.run(images, 10)[0] - images for name, climb in (("pixels", pixels), ("fourier", fourier))}
+    roughness = {name: float(keras.ops.convert_to_numpy(ascent.total_variation(d)).mean() / np.abs(d).mean())
+                 for name, d in moved.items()}  # fmt: skip
+    assert roughness["fourier"] < 0.5 * roughness["pixels"]
+
+
+def test_penalties_pull_against_the_map(cnn):
+    images = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 14, 7, 4], seed=3))
+    found = {}
+    for weight in (0.0, 50.0):
+        climb = ascent.LayerAscent(cnn, "conv3", 0.05, style=ascent.Style(total_variation=weight)).map(7)
+        oips, _, losses = climb.run(images, 40)
+        found[weight] = float(keras.ops.convert_to_numpy(ascent.total_variation(oips)).mean()), losses.mean()
+    assert found[50.0][0] < found[0.0][0] and found[50.0][1] < found[0.0][1]
+
+
+def test_robust_steps_are_drawn_from_the_generator_and_climb(cnn):
+    images = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 14, 7, 4], seed=4))
+    climb = ascent.LayerAscent(cnn, "conv3", 0.05, style=ascent.Style(jitter=2, scale=0.1, rotate=10)).map(7)
+    first, again, other = (climb.run(images, 20, np.random.default_rng(seed)) for seed in (0, 0, 1))
+    np.testing.assert_array_equal(first[0], again[0])
+    assert not np.array_equal(first[0], other[0])
+    start = climb.losses(images)
+    assert first[2].mean() > start.mean()
+    plain = ascent.LayerAscent(cnn, "conv3", 0.05).map(7).run(images, 20)
+    assert not np.allclose(plain[0], first[0])
+
+
+def test_the_diversity_term_pushes_a_batch_s_images_apart(cnn):
+    one = keras.ops.convert_to_numpy(patterns.random_starts(1, [28, 14, 7], seed=5))
+    images = one + 0.01 * np.random.default_rng(0).normal(size=(4, *one.shape[1:])).astype(np.float32)
+    alike = {}
+    for weight in (0.0, 100.0):
+        climb = ascent.LayerAscent(cnn, "conv3", 0.05, style=ascent.Style(diversity=weight)).map(7)
+        oips = climb.run(images, 30)[0]
+        alike[weight] = float(keras.ops.convert_to_numpy(ascent.likeness(oips)).mean())
+    assert alike[100.0] < alike[0.0] - 0.1
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ascent.likeness(np.stack([one[0]] * 3))), 1.0, atol=1e-5)

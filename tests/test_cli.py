@@ -27,18 +27,23 @@ def test_one_map_through_score_select_optimize(tmp_path):
     keras.utils.set_random_seed(2)
     model.build_cnn().save(tmp_path / "cnn.keras")
     scores, seeds, oips = tmp_path / "scores.npy", tmp_path / "seeds.npz", tmp_path / "oips"
+    robust = tmp_path / "robust.yaml"  # the tiny config with the robust strategies on
+    robust.write_text(TINY.read_text() + "\nrobust: {enabled: true}\n")
     for args in (
         ("score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", scores),
         ("select", "--scores", scores, "--out", seeds),
         ("optimize", "--model", tmp_path / "cnn.keras", "--map", 3, "--seeds", seeds, "--out", oips),
     ):
-        done = cli("--config", TINY, *args)
+        done = cli("--config", robust, *args)
         assert done.returncode == 0, done.stderr[-2000:]
     assert np.load(scores).shape == (16,) and Scoring.load(tmp_path / "scoring.json").image_steps == 16 * 3
     assert Seeds.load(seeds).indices.shape == (4,)
     precursor = StartResult.load(oips / "precursor.npz")
     assert precursor.strategies["precursor"].image_steps == 16 * 3 + 4 * 20
     assert StartResult.load(oips / "random.npz").strategies["random_warm"].oips.shape == (3, 28, 28, 1)
+    robust_seeds = StartResult.load(oips / "precursor_robust.npz").strategies["precursor_robust"]
+    assert robust_seeds.image_steps == 16 * 3 + 4 * (20 + 10)  # the warm start first, then the map
+    np.testing.assert_array_equal(robust_seeds.starts, precursor.strategies["precursor"].starts)
 
 
 def test_bad_config_is_named_without_a_traceback(tmp_path):

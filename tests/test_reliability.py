@@ -28,7 +28,7 @@ def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path, monkey
     assert (maps / "7/random.npz").exists(), "the random baseline does not wait for the precursor"
     done_before = (maps / "3/precursor.npz").stat().st_mtime_ns
     assert plan(tmp_path) == {"score_precursor": 1, "select_seeds": 1, "optimize_oips": 1, "compare_oips": 1,
-                              "plot_map": 1, "summarize_layer": 1, "summarize": 1, "all": 1}  # fmt: skip
+                              "plot_map": 1, "measure_oips": 1, "summarize_layer": 1, "summarize": 1, "all": 1}  # fmt: skip
     assert snakemake(tmp_path).returncode == 0
     assert (maps / "7/figure.png").exists() and (tmp_path / "results/summary.csv").exists()
     assert (maps / "3/precursor.npz").stat().st_mtime_ns == done_before

@@ -43,11 +43,6 @@ def test_a_map_puts_its_start_kinds_in_the_summary_order():
     assert [s.found for s in combined.strategies.values()] == [False, False, False, True]
 
 
-@pytest.mark.parametrize("warm, names", [("pre_relu", ("random", "random_warm")), ("none", ("random",))])
-def test_strategy_names_follow_the_warm_start_setting(warm, names):
-    assert results.strategy_names("random", warm) == names
-
-
 def test_scoring_record_round_trips_with_what_it_scored(tmp_path):
     written = Scoring("halving", 19683, 10398, 12.5, "pre_activation", 3, [0.2, 0.5, 0.8])
     written.save(tmp_path / "scoring.json")

@@ -71,6 +71,15 @@ def test_params_leave_out_only_what_scoring_does_not_read():
         ("figures.gallery_columns", 100000, r"gallery_columns: 100000 is greater than the maximum of 64: the gallery"),
         ("examples.top", 10**6, r"examples.top: 1000000 is greater than the maximum of 100: the map's figure shows"),
         ("oip.scales", [28, 28], r"oip.scales: \[28, 28\] has non-unique elements"),
+        ("robust.enabled", "yes", r"robust.enabled: 'yes' is not of type 'boolean'"),
+        (
+            "robust.parameterization",
+            "fft",
+            r"robust.parameterization: 'fft' is not allowed; allowed values: pixels, fourier",
+        ),
+        ("robust.scale", 1.0, r"robust.scale: 1.0 is greater than or equal to the maximum of 1"),
+        ("robust.rotate", -5, r"robust.rotate: -5 is less than the minimum of 0"),
+        ("robust.total_variation", 1e9, r"robust.total_variation: 1000000000.0 is greater than the maximum of 1000000"),
     ],
 )
 def test_schema_errors_name_key_and_allowed(path, value, message):
@@ -86,6 +95,7 @@ def test_schema_errors_name_key_and_allowed(path, value, message):
         ("maps.indices", [3, 7.0], r"maps.indices.1: 7.0 is a float"),
         ("oip.steps", "1200", r"oip.steps: '1200' is text where an integer belongs .*put it in a --configfile"),
         ("ascent.step_size", "0.01", r"ascent.step_size: '0.01' is text where a number belongs"),
+        ("robust.jitter", 2.0, r"robust.jitter: 2.0 is a float"),
     ],
 )
 def test_what_json_schema_lets_through_is_refused(path, value, message):
@@ -272,6 +282,7 @@ def test_a_grid_finer_than_the_image_is_refused():
         ({"model": {"custom_objects": ["layers.py"]}}, r"model.custom_objects: only for a model of your own"),
         ({"compute": {"screen_batch_size": 10**6}}, r"screen_batch_size: 1000000 is greater than the maximum of 16384"),
         ({"oip": {"scales": [40, 7]}}, r"oip.scales: \[40\] px exceed the 28-px image; the largest scale, 28"),
+        ({"robust": {"jitter": 8}}, r"robust.jitter: 8 px; at most 7 \(a quarter of the model's 28x28 images\)"),
     ],
 )
 def test_values_a_job_would_refuse_are_refused_before_any_job(edit, message):
@@ -290,6 +301,12 @@ def test_a_local_mnist_file_for_the_keras_source_must_be_an_npz(tmp_path):
     (tmp_path / "mnist.npz.gz").write_bytes(b"\x1f\x8b")
     with pytest.raises(settings.ConfigError, match=r"mnist.npz.gz is not an .npz file; .*unpack a .gz first"):
         settings.load(config)
+
+
+def test_the_robust_section_is_a_style_and_its_switch_reruns_nothing():
+    robust = settings.load(edited("robust.total_variation", 0.5)).robust
+    assert robust.style.total_variation == 0.5 and robust.style.parameterization == robust.parameterization
+    assert "enabled" not in settings.as_dict(robust, leave_out="switch") and "seed" in settings.as_dict(robust)
 
 
 def test_params_read_only_what_the_data_source_reads():

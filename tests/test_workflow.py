@@ -11,11 +11,12 @@ import pytest
 import yaml
 from helpers import MAPS, TINY, assert_same_results, edited_config, plan, snakemake
 
-from mnist_oip import data, selection, storage
-from mnist_oip.results import START_KINDS, LayerExamples, MapResult, Scoring, Screen, StartResult
+from mnist_oip import data, selection, storage, strategies
+from mnist_oip.results import Faithfulness, LayerExamples, MapResult, Scoring, Screen, StartResult
+from mnist_oip.strategies import START_KINDS
 
 PER_MAP_FILES = ("scores.npy", "scoring.json", "seeds.npz", "random.npz", "random.json", "precursor.npz",
-                 "precursor.json", "uniqueness.json", "figure.png")  # fmt: skip
+                 "precursor.json", "uniqueness.json", "faithfulness.json", "figure.png")  # fmt: skip
 
 
 @pytest.fixture
@@ -29,7 +30,12 @@ def map_result(workdir, index):
 
 def test_every_output_exists(run):
     results = run / "results"
-    for name in ("figures/training.png", "maps/conv3/gallery.png", "maps/conv3/classes.png"):
+    for name in (
+        "figures/training.png",
+        "maps/conv3/gallery.png",
+        "maps/conv3/classes.png",
+        "maps/conv3/strategies.png",
+    ):
         picture = matplotlib.image.imread(results / name)
         assert picture.shape[0] > 100 and picture[..., :3].std() > 0.05, f"{name}: an empty picture"
     assert (
@@ -43,7 +49,7 @@ def test_every_output_exists(run):
         for name in PER_MAP_FILES:
             assert (results / f"maps/conv3/{index}/{name}").stat().st_size > 0
         assert matplotlib.image.imread(results / f"maps/conv3/{index}/figure.png")[..., :3].std() > 0.05
-        for job in ("score_precursor", "select_seeds", "compare_oips", "plot_map"):
+        for job in ("score_precursor", "select_seeds", "compare_oips", "plot_map", "measure_oips"):
             assert (results / f"logs/{job}/conv3/{index}.log").exists()
             assert (results / f"benchmarks/{job}/conv3/{index}.tsv").exists()
         for start in START_KINDS:
@@ -168,7 +174,8 @@ def test_a_deleted_model_is_made_again_only_when_asked(run, tmp_path):
 
 N = len(MAPS)
 SUMMARIES = {"summarize_layer": 1, "summarize": 1, "all": 1}
-AFTER_SELECTION = {"optimize_oips": N, "compare_oips": N, "plot_map": N} | SUMMARIES
+AFTER_OIPS = {"compare_oips": N, "plot_map": N, "measure_oips": N} | SUMMARIES
+AFTER_SELECTION = {"optimize_oips": N} | AFTER_OIPS
 AFTER_SCORING = {"score_precursor": N, "select_seeds": N} | AFTER_SELECTION
 AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1, "find_examples": 1} | AFTER_SCORING | {"optimize_oips": 2 * N}
 
@@ -188,13 +195,47 @@ AFTER_TRAINING = {"train_cnn": 1, "plot_training": 1, "find_examples": 1} | AFTE
         ({"figures": {"gallery_columns": 8}}, SUMMARIES),  # the gallery alone
         ({"compute": {"screen_batch_size": 64}}, {}),
         ({"uniqueness": {"threshold": 0.8}}, {"compare_oips": N, "plot_map": N} | SUMMARIES),
-        ({"examples": {"top": 4}}, {"find_examples": 1, "plot_map": N} | SUMMARIES),
+        ({"examples": {"top": 4}}, {"find_examples": 1, "plot_map": N, "measure_oips": N} | SUMMARIES),
+        ({"robust": {"enabled": False, "l2": 0.5}}, {}),  # nothing reads the robust settings while it is off
         ({"training": {"epochs": 2}}, AFTER_TRAINING),
         ({"dataset": {"seed": 7}}, AFTER_TRAINING | {"prepare_dataset": 1}),
     ],
 )
 def test_editing_the_config_reruns_only_what_depends_on_it(run, edit, expected):
     assert plan(run, configs=(edited_config(run, edit),)) == expected
+
+
+ROBUST = {"robust": {"enabled": True, "total_variation": 0.5}}
+
+
+def test_robust_strategies_join_a_finished_run_without_redoing_the_others(run, tmp_path):
+    work = tmp_path / "run"
+    shutil.copytree(run, work, symlinks=True)
+    config = edited_config(work, ROBUST)
+    assert plan(work, configs=(config,)) == {"optimize_robust": 2 * N} | AFTER_OIPS
+    done = snakemake(work, configs=(config,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_same_results(run, work)
+    for index in MAPS:
+        folder = work / f"results/maps/conv3/{index}"
+        result = MapResult.load(
+            [folder / f"{start}{suffix}.npz" for suffix in ("", "_robust") for start in START_KINDS]
+        )
+        assert list(result.strategies) == list(strategies.NAMES)
+        for start in START_KINDS:
+            plain, robust = result.strategies[start + "_warm"], result.strategies[start + "_robust"]
+            np.testing.assert_array_equal(robust.starts, plain.starts)  # the same starts, climbed otherwise
+            assert robust.curves.shape == plain.curves.shape and robust.warm_curves.shape == plain.warm_curves.shape
+            assert not np.allclose(robust.oips, plain.oips)
+        measured = Faithfulness.load(folder / "faithfulness.json").strategies
+        assert set(measured) == set(strategies.NAMES)
+        assert all(
+            len(values) == len(result.strategies[name].losses) for name, m in measured.items() for values in m.values()
+        )
+    summary = (work / "results/summary.md").read_text()
+    assert "| random_robust |" in summary and "| median_blend_wins |" in summary
+    edited = edited_config(work, {"robust": ROBUST["robust"] | {"l2": 0.1}})
+    assert plan(work, configs=(edited,)) == {"optimize_robust": 2 * N} | AFTER_OIPS
 
 
 def test_another_core_count_gives_the_same_results(run, tmp_path):
@@ -368,14 +409,19 @@ def test_an_own_colour_model_end_to_end(tmp_path, source):
     own_colour_model(tmp_path)
     dataset = {"source": source, "path": "held_out.npz" if source == "npz" else None}
     scale = None if source == "npz" else {"mean": [0, 0, 0], "std": [1, 1, 1]}
-    config = edited_config(tmp_path, {"model": {"path": "own.keras", "input_scale": scale}, "dataset": dataset, "maps": {"layer": ["block1", "block2"], "indices": [0, 5]}, "oip": {"scales": [32, 8]}})  # fmt: skip
+    config = edited_config(tmp_path, {"model": {"path": "own.keras", "input_scale": scale}, "dataset": dataset, "maps": {"layer": ["block1", "block2"], "indices": [0, 5]}, "oip": {"scales": [32, 8]}, "robust": {"enabled": True, "parameterization": "fourier"}})  # fmt: skip
     done = snakemake(tmp_path, configs=(config,))
     assert done.returncode == 0, done.stderr[-3000:]
     results = tmp_path / "results"
     assert not (results / "model").exists() and not (results / "data").exists(), "nothing trained"
     for layer in ("block1", "block2"):
         for index in (0, 5):
-            result = MapResult.load([results / f"maps/{layer}/{index}/{start}.npz" for start in START_KINDS])
+            folder = results / f"maps/{layer}/{index}"
+            result = MapResult.load(
+                [folder / f"{start}{kind}.npz" for kind in ("", "_robust") for start in START_KINDS]
+            )
+            assert list(result.strategies) == list(strategies.NAMES)
+            assert (folder / "faithfulness.json").exists() == (source == "npz")
             for strategy in result.strategies.values():
                 assert strategy.starts.shape[1:] == strategy.oips.shape[1:] == (32, 32, 3)
                 assert set(strategy.classes.tolist()) <= {0, 1, 2} and (strategy.confidences <= 1).all()
@@ -386,6 +432,8 @@ def test_an_own_colour_model_end_to_end(tmp_path, source):
             np.testing.assert_allclose(grey[..., 0], grey[..., 2], atol=1e-5)  # grey patterns in every channel
         assert (results / f"maps/{layer}/examples.npz").exists() == (source == "npz")
         assert (results / f"maps/{layer}/classes.png").exists() == (source == "npz")
+        picture = matplotlib.image.imread(results / f"maps/{layer}/strategies.png")[..., :3]
+        assert np.abs(picture[..., 0] - picture[..., 2]).max() > 0.2, "colour OIPs are shown in colour"
     summary = (results / "summary.md").read_text()
     assert "2 maps of block1; 2 maps of block2 of a given model" in summary
     assert ("The CNN reads the best OIP of" in summary) == (source == "npz")

@@ -68,7 +68,7 @@ class NaiveAscent:
                 return jnp.sum(jnp.mean(net.stateless_call(*weights, x, training=False)[0], axis=(1, 2, 3)))
 
             gradient = jax.grad(total)
-            self.step = jax.jit(lambda x: _normalized_step(x, gradient(x), step_size))
+            self.step = jax.jit(lambda x: ascent.normalized_step(x, gradient(x), step_size))
         else:
             import tensorflow as tf
 
@@ -77,14 +77,9 @@ class NaiveAscent:
                 with tf.GradientTape() as tape:
                     tape.watch(x)
                     total = tf.reduce_sum(tf.reduce_mean(net(x, training=False), axis=[1, 2, 3]))
-                return _normalized_step(x, tape.gradient(total, x), step_size)
+                return ascent.normalized_step(x, tape.gradient(total, x), step_size)
 
             self.step = step
-
-
-def _normalized_step(x, grad, step_size):
-    ops = keras.ops
-    return x + step_size * grad / (ops.sqrt(ops.mean(ops.square(grad), axis=(1, 2, 3), keepdims=True)) + 1e-8)
 
 
 def naive_precursor(naive, count, grid, levels, steps, batch_size):
@@ -118,7 +113,15 @@ def matmul_rate(size=2048, repeats=5):
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-CNN_RULES = ("train_cnn", "find_examples", "screen_patterns", "score_precursor", "optimize_oips")
+CNN_RULES = (
+    "train_cnn",
+    "find_examples",
+    "screen_patterns",
+    "score_precursor",
+    "optimize_oips",
+    "optimize_robust",
+    "measure_oips",
+)
 
 
 def workflow_times(results):
@@ -180,7 +183,8 @@ def explanation_seconds(results, wall_seconds, examples, sample=8):
     `examples`: the config's examples section."""
     from . import figures as fig
     from . import jobs
-    from .results import START_KINDS, LayerExamples, MapResult
+    from .results import LayerExamples, MapResult
+    from .strategies import START_KINDS
 
     run = paths.Results(results)
     cnn = model.load_model(run(paths.CNN))
@@ -229,17 +233,19 @@ def max_overlap(intervals):
 def _job_compute(run, rule, wildcards, job_seconds):
     """(seconds of compute, image-steps) inside one job of `rule` in the results `run` (a `paths.Results`):
     the scoring's record, the strategies' ascent (without the scoring that precursor strategies count too),
-    the screen's record, or, for training and the dataset examples' forward pass, the whole job."""
+    the screen's record, or, for training, the dataset examples' forward pass and the faithfulness measures,
+    the whole job."""
     if rule == "score_precursor":
         scoring = Scoring.load(run(paths.SCORING, **wildcards))
         return scoring.seconds, scoring.image_steps
-    if rule == "optimize_oips":
-        figures = StartResult.load_figures(run(paths.START_SUMMARY, **wildcards))
+    if rule in ("optimize_oips", "optimize_robust"):
+        summary = paths.START_SUMMARY if rule == "optimize_oips" else paths.ROBUST_SUMMARY
+        figures = StartResult.load_figures(run(summary, **wildcards))
         scoring = Scoring.load(run(paths.SCORING, **wildcards)).image_steps if wildcards["start"] == "precursor" else 0
         return sum(f["seconds"] for f in figures.values()), sum(f["image_steps"] - scoring for f in figures.values())
     if rule == "screen_patterns":
         return Screen.load(run(paths.SCREEN, **wildcards)).seconds, 0
-    if rule in ("train_cnn", "find_examples"):
+    if rule in ("train_cnn", "find_examples", "measure_oips"):
         return job_seconds, 0
     return 0.0, 0
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, experiments, jobs, paths, settings, storage
-from .results import START_KINDS, Scoring, Screen
+from .results import Scoring, Screen
+from .strategies import START_KINDS
 
-START_FILES = (paths.START_RESULT, paths.START_SUMMARY)  # what `optimize` writes per start kind
 RECORD = paths.file_name(paths.SCORING)  # the scoring's record, beside the scores file it describes
 ERRORS = (settings.ConfigError, storage.StorageError, backend.BackendError, OSError, ValueError, RuntimeError)
 
@@ -48,7 +48,12 @@ def parser():
     optimize.add_argument("--model", required=True, help="a trained .keras model")
     optimize.add_argument("--map", type=int, required=True, help="map index in the layer")
     optimize.add_argument("--seeds", required=True, help="a seeds file from `select`; scoring.json beside it")
-    optimize.add_argument("--out", required=True, help="folder for random.npz/.json and precursor.npz/.json")
+    optimize.add_argument(
+        "--out",
+        required=True,
+        help="folder for random.npz/.json and precursor.npz/.json (and "
+        "their _robust twins where the config enables the robust strategies)",
+    )
 
     compare = commands.add_parser("compare-precursor", help="compare two runs' precursor seeds and best losses")
     compare.add_argument("exhaustive", help="results folder of the reference run")
@@ -121,24 +126,29 @@ def run(args):
             if not Path(given).is_file():
                 raise storage.StorageError(f"{given}: no such file (optimize needs the model, the seeds and {RECORD} "
                                            "beside them, as `score` and `select` write them)")  # fmt: skip
-        results = [Path(args.out, paths.file_name(t, start=s)) for s in START_KINDS for t in START_FILES]
+        kinds = [(paths.START_RESULT, paths.START_SUMMARY, None)]
+        if config.robust.enabled:
+            kinds.append((paths.ROBUST_RESULT, paths.ROBUST_SUMMARY, config.robust))
+        results = [Path(args.out, paths.file_name(t, start=s)) for s in START_KINDS for k in kinds for t in k[:2]]
         if Path(args.out).is_file():
             raise storage.StorageError(f"--out {args.out}: a file; optimize writes a folder of results")
         check_outputs({}, [args.model, args.seeds, scoring], *results)
         for start in START_KINDS:
-            jobs.optimize_oips(
-                cnn=args.model,
-                layer=layer,
-                map_index=args.map,
-                start=start,
-                oip=config.oip,
-                ascent=config.ascent,
-                scale=config.input_scale,
-                seeds=args.seeds,
-                scoring=scoring,
-                out_result=Path(args.out, paths.file_name(paths.START_RESULT, start=start)),
-                out_summary=Path(args.out, paths.file_name(paths.START_SUMMARY, start=start)),
-            )
+            for result, summary, robust in kinds:
+                jobs.optimize_oips(
+                    cnn=args.model,
+                    layer=layer,
+                    map_index=args.map,
+                    start=start,
+                    oip=config.oip,
+                    robust=robust,
+                    ascent=config.ascent,
+                    scale=config.input_scale,
+                    seeds=args.seeds,
+                    scoring=scoring,
+                    out_result=Path(args.out, paths.file_name(result, start=start)),
+                    out_summary=Path(args.out, paths.file_name(summary, start=start)),
+                )
 
 
 def check_outputs(named, inputs, *beside):

@@ -4,7 +4,8 @@ default, and how well a pattern's short score predicts its loss after the full a
 import numpy as np
 
 from . import paths, storage
-from .results import WARM_SUFFIX, Scoring, Seeds, StartResult
+from .results import Scoring, Seeds, StartResult
+from .strategies import WARM_SUFFIX
 
 STRATEGY_OF = {"": "precursor", WARM_SUFFIX: "precursor" + WARM_SUFFIX}  # the precursor's strategies, by suffix
 IMPROVED = 1.05  # a finer search improves a map where its best loss is at least this factor above the default's

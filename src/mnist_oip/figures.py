@@ -1,4 +1,4 @@
-"""Figures and tables: one map's seeds, OIPs and dataset examples, a layer's gallery and class profiles,
+"""Figures and tables: one map's seeds, OIPs and dataset examples, a layer's galleries and class profiles,
 training curves, the summary. Grey images are shown in grey, colour images (3 channels) in colour."""
 
 import csv
@@ -98,6 +98,26 @@ def gallery(layer, best, path, contrast=False, columns=16):
         ax.imshow(shown if oip.found else np.zeros_like(shown), cmap="gray", vmin=0, vmax=1)
         ax.set_title(f"{oip.map}: {oip.loss:.2g} →{oip.read_as}" if oip.found else f"{oip.map}: none", fontsize=6)
     fig.suptitle(f"best OIP of every map of {layer} (map: loss → class the CNN reads)", fontsize=10)
+    _save(fig, path)
+
+
+def strategy_gallery(layer, maps, path, contrast=False, columns=16):
+    """Each strategy (rows) on the same maps (columns: up to `columns` `MapResult`s, evenly spread over
+    `maps`): its best OIP, with its loss."""
+    chosen = [maps[i] for i in np.unique(np.linspace(0, len(maps) - 1, min(columns, len(maps))).round().astype(int))]
+    names = list(maps[0].strategies)
+    fig = Figure(figsize=(len(chosen) * 0.9 + 1.2, len(names) * 1.1 + 0.6))
+    axes = fig.subplots(len(names), len(chosen), squeeze=False)
+    for name, row in zip(names, axes):
+        for result, ax in zip(chosen, row):
+            run = result.strategies[name]
+            shown = display(run.oips[run.best], contrast)
+            ax.imshow(shown if run.found else np.zeros_like(shown), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"{result.map}: {run.best_loss:.2g}" if run.found else f"{result.map}: none", fontsize=6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(name, fontsize=7)
+    fig.suptitle(f"best OIP per strategy (rows) for the same maps of {layer} (map: loss)", fontsize=9)
     _save(fig, path)
 
 

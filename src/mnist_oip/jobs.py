@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, data, faults, storage
-from .results import LayerExamples, MapResult, Scoring, Screen, Seeds, StartResult, StrategyResult, strategy_names
+from .results import Faithfulness, LayerExamples, MapResult, Scoring, Screen, Seeds, StartResult, StrategyResult
 
 log = storage.LOGGER.info
 _cache_lock = threading.Lock()
 _models = {}  # (resolved path, device) -> (mtime, model)
-_ascents = {}  # (path, device, mtime, layer, step size, precision) -> LayerAscent
+_ascents = {}  # (path, device, mtime, layer, step size, precision, scale, style) -> LayerAscent
 
 
 def cnn_job(job):
@@ -101,33 +101,39 @@ def _loaded_model(cnn_path):
     return path, device, mtime, _models[(path, device)][1]
 
 
-def layer_ascent(cnn_path, layer, step_size, precision="float32", scale=None):
-    """The compiled ascent of a layer of a saved model (its inputs as the `InputScale` `scale` says), built
-    once per process and device and shared by the jobs that run there."""
+def layer_ascent(cnn_path, layer, step_size, precision="float32", scale=None, style=None):
+    """The compiled ascent of a layer of a saved model (its inputs as the `InputScale` `scale` says) in an
+    `ascent.Style` (None: plain), built once per process and device and shared by the jobs that run there."""
     from . import ascent
 
     with _cache_lock:
         path, device, mtime, cnn = _loaded_model(cnn_path)
-        key = (path, device, mtime, layer, float(step_size), precision, scale)
+        style = style or ascent.PLAIN
+        key = (path, device, mtime, layer, float(step_size), precision, scale, style)
         if key not in _ascents:
-            _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision, scale)
+            _ascents[key] = ascent.LayerAscent(cnn, layer, step_size, precision, scale, style)
         return _ascents[key]
+
+
+def held_out_images(network, arrays=None, info=None, held_out=None):
+    """(images as the model takes them, labels): the test split of the prepared data set (`arrays`, `info`),
+    or a user's `held_out` .npz."""
+    if held_out is None:
+        stats = storage.load_json(info)
+        split = storage.load_npz(arrays, required=("x_test", "y_test"))
+        return data.standardize(split["x_test"], stats["mean"], stats["std"]), split["y_test"]
+    return data.load_examples(held_out, network.input_shape[1:], network.output_shape[-1])
 
 
 @cnn_job
 def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None, held_out=None):
     """The held-out images that drive each map of `layer` most, and its class profile, from one forward
-    pass: the test split of the prepared data set (`arrays`, `info`), or a user's `held_out` .npz."""
+    pass over the held-out images (`held_out_images`)."""
     from . import examples as dataset_examples
     from . import model
 
     network = loaded_model(cnn)
-    if held_out is None:
-        stats = storage.load_json(info)
-        split = storage.load_npz(arrays, required=("x_test", "y_test"))
-        images, labels = data.standardize(split["x_test"], stats["mean"], stats["std"]), split["y_test"]
-    else:
-        images, labels = data.load_examples(held_out, network.input_shape[1:], network.output_shape[-1])
+    images, labels = held_out_images(network, arrays, info, held_out)
     began = time.perf_counter()
     activations = model.map_activations(network, layer, images)
     found = dataset_examples.layer_examples(layer, activations, images, labels, examples.top)
@@ -209,60 +215,75 @@ def starts_of(start, *, map_index, oip, shape, seeds=None):
 
 @cnn_job
 def optimize_oips(
-    *, cnn, layer, map_index, start, oip, ascent, scale, out_result, out_summary, seeds=None, scoring=None
-):
-    """Full ascent of one start kind's images for one map, with and (where asked) without the warm start.
+    *, cnn, layer, map_index, start, oip, ascent, scale, out_result, out_summary, seeds=None, scoring=None,
+    robust=None,
+):  # fmt: skip
+    """Full ascent of one start kind's images for one map: its plain strategies, or with the `settings.Robust`
+    `robust` its robust one (`strategies.of_job`).
 
-    Every image of the job climbs in one batch: the warm-started copies first get `warm_steps` on the map's
-    pre-activation, whose gradient does not vanish where the ReLU output is 0 everywhere, then all climb
-    `steps` on the map together. Each image's step is normalized on its own, so batching changes no path (up to
-    float round-off). Then the whole CNN reads each OIP: its class and that class's probability. Starts and
-    OIPs are stored as the model takes them (the `InputScale` `scale` applied).
+    Warm-started copies first get `warm_steps` on the map's pre-activation, whose gradient does not vanish
+    where the ReLU output is 0 everywhere; then all climb `steps` on the map together (`strategies.climb`).
+    The whole CNN then reads each OIP: its class and that class's probability. Starts and OIPs are stored as
+    the model takes them (the `InputScale` `scale` applied).
     """
     import keras
 
-    from . import model
+    from . import model, strategies
 
-    layer_climb = layer_ascent(cnn, layer, ascent.step_size, scale=scale)
-    post, pre = layer_climb.map(map_index), layer_climb.map(map_index, pre_activation=True)
+    style = robust.style if robust else None
+    layer_climb = layer_ascent(cnn, layer, ascent.step_size, scale=scale, style=style)
     shape = layer_climb.input_shape
     images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds))
-    names = strategy_names(start, oip.warm_start)
+    chosen = strategies.of_job(start, oip, robust=robust is not None)
+    rng = np.random.default_rng([robust.seed, map_index, strategies.START_KINDS.index(start)]) if robust else None
+    climbed = strategies.climb(chosen, images, lambda pre: layer_climb.map(map_index, pre), rng)
     scoring_steps = Scoring.load(scoring).image_steps if start == "precursor" else 0
     n = len(images)
-    began = time.perf_counter()
-    batch, warm_curve = images, np.zeros((0, n), np.float32)
-    if len(names) > 1:
-        warmed, warm_curve, _ = pre.run(images, oip.warm_steps)
-        batch = np.concatenate([images, warmed])
-    warm_seconds = time.perf_counter() - began
-    oips, curve, losses = post.run(batch, oip.steps)
-    shared_seconds = (time.perf_counter() - began - warm_seconds) / len(names)
-    images, oips = scale.to_model(images), scale.to_model(oips)
-    probabilities = model.class_probabilities(loaded_model(cnn), oips)
-    strategies = {}
-    for k, name in enumerate(names):
-        part = slice(k * n, (k + 1) * n)
-        warm = k > 0
-        strategies[name] = StrategyResult(
-            name,
-            images,
-            oips[part],
-            curve[:, part],
-            warm_curve if warm else np.zeros((0, n), np.float32),
-            losses[part],
-            probabilities[part].argmax(axis=1),
-            probabilities[part].max(axis=1),
-            shared_seconds + (warm_seconds if warm else 0.0),
-            n * (oip.steps + (oip.warm_steps if warm else 0)) + scoring_steps,
-        )
-        done = strategies[name]
+    oips = scale.to_model(np.concatenate([climbed[s.name].images for s in chosen]))
+    probabilities = model.class_probabilities(loaded_model(cnn), oips)  # every strategy's OIPs in one call
+    results = {}
+    for k, strategy in enumerate(chosen):
+        done, part = climbed[strategy.name], slice(k * n, (k + 1) * n)
+        result = StrategyResult(strategy.name, scale.to_model(images), oips[part], done.curve, done.warm_curve,
+                                done.losses, probabilities[part].argmax(axis=1), probabilities[part].max(axis=1),
+                                done.seconds, n * strategy.steps + scoring_steps)  # fmt: skip
+        results[strategy.name] = result
         log(
-            f"{post.label}: {name} starts, {n} x {oip.steps + (oip.warm_steps if warm else 0)} steps, "
-            f"best loss {done.best_loss:.4g}, read as class {done.classes[done.best]} "
-            f"({done.confidences[done.best]:.2f})"
+            f"map {map_index} of {layer}: {strategy.name} starts, {n} x {strategy.steps} steps, best loss "
+            f"{result.best_loss:.4g}, read as class {result.classes[result.best]} ({result.confidences[result.best]:.2f})"
         )
-    StartResult(layer, map_index, start, oip.steps, strategies).save(out_result, out_summary)
+    StartResult(layer, map_index, start, oip.steps, results).save(out_result, out_summary)
+
+
+@cnn_job
+def measure_oips(
+    *, cnn, layer, map_index, results, examples, ascent, scale, out_faithfulness, arrays=None, info=None,
+    held_out=None,
+):  # fmt: skip
+    """The `faithfulness` measures of every OIP of a map, against the layer's `examples` and the held-out
+    images (`held_out_images`)."""
+    from . import faithfulness
+
+    result, found = MapResult.load(results), LayerExamples.load(examples)
+    losses = layer_ascent(cnn, layer, ascent.step_size, scale=scale).map(map_index).losses
+    images = scale.from_model(held_out_images(loaded_model(cnn), arrays, info, held_out)[0])
+    best_digit = float(found.top_activations[map_index, 0])
+    measured = {}
+    for name, strategy in result.strategies.items():
+        oips = scale.from_model(strategy.oips)
+        measures = {
+            "relative_activation": strategy.losses / best_digit if best_digit > 0 else np.full(len(oips), np.nan),
+            "robustness": faithfulness.robustness(losses, oips),
+            "class_agrees": strategy.classes == found.profile_class(map_index),
+            "blend_wins": faithfulness.blend_wins(losses, oips, images, np.random.default_rng([map_index])),
+        }
+        measured[name] = {
+            key: [None if np.isnan(v) else v.item() for v in np.asarray(values, float)]
+            for key, values in measures.items()
+        }
+        best = strategy.best
+        log(f"{name}: best OIP " + ", ".join(f"{key} {measured[name][key][best]}" for key in measures))
+    Faithfulness(layer, map_index, measured).save(out_faithfulness)
 
 
 def compare_oips(*, results, uniqueness, out_uniqueness):
@@ -298,10 +319,12 @@ def plot_training(*, history, out_png):
 
 
 def summarize_layer(
-    *, layer, results, groups, scorings, figures, out_gallery, out_summary, examples=None, out_classes=None
-):
-    """A layer's gallery of best OIPs, its `LayerSummary`, and (with a data set) the heat map of its maps'
-    class profiles. `results`: every map's start kinds' result files, map by map; `groups`: each map's."""
+    *, layer, results, groups, scorings, figures, out_gallery, out_strategies, out_summary, examples=None,
+    measured=None, out_classes=None,
+):  # fmt: skip
+    """A layer's gallery of best OIPs, the strategies side by side, its `LayerSummary`, and (with a data set)
+    the heat map of its maps' class profiles. `results`: every map's optimize jobs' result files, map by map;
+    `groups`, `measured` (its `Faithfulness` files, with a data set): each map's."""
     from . import figures as fig
     from . import summary
 
@@ -311,15 +334,25 @@ def summarize_layer(
     maps = [MapResult.load(paths) for paths in by_map.values()]
     distinct = {Path(path).parent: storage.load_json(path)["distinct"] for path in groups}
     found = None if examples is None else LayerExamples.load(examples)
+    faithful = None if measured is None else {Path(path).parent: Faithfulness.load(path) for path in measured}
     scoring = ", ".join(sorted({Scoring.load(path).strategy for path in scorings}))
-    done, best = summary.summarize(layer, maps, [distinct[folder] for folder in by_map], scoring, found)
+    done, best = summary.summarize(layer, maps, [distinct[folder] for folder in by_map], scoring, found,
+                                   faithful and [faithful[folder] for folder in by_map])  # fmt: skip
     fig.gallery(layer, best, out_gallery, figures.contrast, figures.gallery_columns)
+    fig.strategy_gallery(layer, maps, out_strategies, figures.contrast, figures.gallery_columns)
     if found is not None:
         fig.class_profiles(
             found, {oip.map: oip.read_as for oip in best if oip.found}, out_classes, [m.map for m in maps]
         )
     done.save(out_summary)
     log(f"{done.count_line}\n{done.class_line}")
+
+
+FAITHFULNESS = (
+    "Faithfulness of each strategy's best OIP, over the maps where it found one (docs/method.md): its activation "
+    "over the best held-out image's, the activation kept under small shifts and rotations, the maps whose class it "
+    "agrees with, and the share of held-out images it raises more than its shuffled values do (0.5: chance)."
+)
 
 
 def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page, history=None, provenance=None):
@@ -338,6 +371,7 @@ def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page
             ("text", done.count_line),
             ("text", done.class_line),
             ("table", done.comparison),
+            *([("text", FAITHFULNESS), ("table", done.faithfulness)] if done.faithfulness else []),
             ("text", f"Maps that no strategy activates: {', '.join(map(str, done.unreached)) or 'none'}."),
             ("table", done.rows),
         ]

@@ -1,8 +1,9 @@
 """The shapes of what the workflow writes: one definition for every writer and reader.
 
-Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), `Seeds` (`seeds.npz`), and per start kind a
-`StartResult` (`<start>.npz` with the images, `<start>.json` with the figures): its strategies, each a
-`StrategyResult`. `MapResult` puts a map's start kinds together for the figures and the summary.
+Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), `Seeds` (`seeds.npz`), and per optimize
+job (a start kind, plain or robust) a `StartResult` (`.npz` with the images, `.json` with the figures): its
+strategies, each a `StrategyResult`. `MapResult` puts a map's start kinds together for the figures and the summary.
+`Faithfulness` (`faithfulness.json`) measures each OIP against the held-out images.
 Per layer: `Screen` (`screen.npz`), the patterns the forward screen passes on to each map's scoring, and
 `LayerExamples` (`examples.npz`), the held-out images that drive each map and its class profile.
 """
@@ -12,17 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import storage
+from . import storage, strategies
 
-START_KINDS = ("random", "precursor")  # random multi-scale starts (the blog's baseline) | the precursor's seeds
-WARM_SUFFIX = "_warm"
-STRATEGIES = ("random", "precursor", "random_warm", "precursor_warm")  # the summary's order
 ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses", "classes", "confidences")
-
-
-def strategy_names(start, warm_start):
-    """The strategies of one start kind: plain, and with the pre-ReLU warm start where `warm_start` asks."""
-    return (start, start + WARM_SUFFIX) if warm_start == "pre_relu" else (start,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +103,7 @@ class StrategyResult:
 
 @dataclasses.dataclass
 class StartResult:
-    """One map's strategies from one start kind: what an `optimize_oips` job writes."""
+    """One map's strategies from one start kind, plain or robust: what an optimize job writes."""
 
     layer: str
     map: int
@@ -154,7 +147,7 @@ class MapResult:
     def combine(cls, starts):
         found = {name: s for start in starts for name, s in start.strategies.items()}
         first = starts[0]
-        return cls(first.layer, first.map, {name: found[name] for name in STRATEGIES if name in found})
+        return cls(first.layer, first.map, {name: found[name] for name in strategies.NAMES if name in found})
 
     @classmethod
     def load(cls, npz_paths):
@@ -164,6 +157,23 @@ class MapResult:
     def best(self):
         """The strategy with the highest loss (the first such in the summary's order)."""
         return max(self.strategies.values(), key=lambda s: s.best_loss)
+
+
+@dataclasses.dataclass
+class Faithfulness:
+    """A map's faithfulness measures (`faithfulness.MEASURES`): per strategy, per measure a value per OIP (None
+    where it is undefined: the robustness of an OIP that does not activate the map)."""
+
+    layer: str
+    map: int
+    strategies: dict
+
+    def save(self, path):
+        storage.save_json(path, dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, path):
+        return cls(**storage.load_json(path))
 
 
 @dataclasses.dataclass

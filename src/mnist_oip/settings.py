@@ -85,6 +85,7 @@ RANDOM_ONLY = {"only_for": "random"}  # an oip key that precursor starts do not 
 WARM_ONLY = {"only_for": "warm"}  # an oip key that only the warm start reads
 GALLERY_ONLY = {"only_for": "gallery"}  # a figures key that only the layer's gallery reads
 SCREEN_ONLY = {"only_for": "screen"}  # a precursor key that only the layer's screen reads
+SWITCH = {"only_for": "switch"}  # a key that says whether jobs run, not how
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +144,28 @@ class Oip:
 
 
 @dataclasses.dataclass(frozen=True)
+class Robust:
+    """The robust strategies: the same starts climbed with random transforms at each step, penalties and a
+    parameterization (`ascent.Style`), the transforms drawn from `seed`."""
+
+    enabled: bool = dataclasses.field(metadata=SWITCH)
+    jitter: int
+    scale: float
+    rotate: float
+    total_variation: float
+    l2: float
+    diversity: float
+    parameterization: str
+    seed: int
+
+    @property
+    def style(self):
+        from .ascent import Style
+
+        return Style(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Style)})
+
+
+@dataclasses.dataclass(frozen=True)
 class Uniqueness:
     threshold: float
     max_shift: int
@@ -188,6 +211,12 @@ class InputScale:
         """Standardized images as the model takes them (numpy, channels last)."""
         return images if self.identity else np.asarray(self.mean, "float32") + np.asarray(self.std, "float32") * images
 
+    def from_model(self, images):
+        """Images as the model takes them, standardized (the inverse of `to_model`)."""
+        if self.identity:
+            return images
+        return (images - np.asarray(self.mean, "float32")) / np.asarray(self.std, "float32")
+
     def describe(self):
         if self.identity:
             return f"inputs standardized (mean 0, std 1), {self.origin}"
@@ -203,6 +232,7 @@ SECTIONS = {
     "ascent": Ascent,
     "precursor": Precursor,
     "oip": Oip,
+    "robust": Robust,
     "uniqueness": Uniqueness,
     "examples": Examples,
     "figures": Figures,
@@ -219,6 +249,7 @@ class Settings:
     ascent: Ascent
     precursor: Precursor
     oip: Oip
+    robust: Robust
     uniqueness: Uniqueness
     examples: Examples
     figures: Figures
@@ -269,7 +300,7 @@ def section(cls, values):
 def as_dict(section_settings, leave_out=()):
     """A section as a plain dict, keys sorted (Snakemake compares params as text: key order must not trigger
     reruns); without the keys that are only for the readers named in `leave_out` ("selection", "screen",
-    "random", "warm", "gallery")."""
+    "random", "warm", "gallery", "switch")."""
     leave_out = {leave_out} if isinstance(leave_out, str) else set(leave_out)
     return {
         f.name: _plain(getattr(section_settings, f.name))
@@ -541,12 +572,18 @@ def _check_split(test_fraction, batch_size):
 
 
 def _check_shift(settings):
-    """Comparing OIPs shifts them by less than the image's side."""
+    """Comparing OIPs shifts them by less than the image's side; the robust strategies' jitter, by at most a
+    quarter of it."""
     height, width = settings.architecture.input_shape[:2]
     if settings.uniqueness.max_shift >= min(height, width):
         raise ConfigError(
             f"uniqueness.max_shift: {settings.uniqueness.max_shift} px; at most {min(height, width) - 1} for the "
             f"model's {height}x{width} images"
+        )
+    if settings.robust.jitter > min(height, width) // 4:
+        raise ConfigError(
+            f"robust.jitter: {settings.robust.jitter} px; at most {min(height, width) // 4} (a quarter of the "
+            f"model's {height}x{width} images), so that the map still sees the image it climbs"
         )
 
 

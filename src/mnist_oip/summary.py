@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from . import storage
+from . import faithfulness, storage
 
 
 @dataclasses.dataclass
@@ -20,6 +20,7 @@ class LayerSummary:
     rows: list  # per map: best loss and found per strategy, the best strategy, distinct OIPs, classes
     comparison: list  # per strategy: maps with an OIP, best losses, compute per map
     unreached: list  # maps no strategy activates
+    faithfulness: list = dataclasses.field(default_factory=list)  # per strategy: `faithfulness.summarize`
 
     def save(self, path):
         storage.save_json(path, dataclasses.asdict(self), sort_keys=False)  # the tables' column order
@@ -66,9 +67,10 @@ def class_line(rows):
     )
 
 
-def summarize(layer, maps, distinct, scoring, examples=None):
+def summarize(layer, maps, distinct, scoring, examples=None, measured=None):
     """`maps`: a `MapResult` per map of `layer`; `distinct`: the number of distinct OIPs of each; `scoring`:
-    the precursor's scoring strategy; `examples`: the layer's `LayerExamples`, or None. Returns the `LayerSummary` and each map's `BestOip`."""
+    the precursor's scoring strategy; `examples`: the layer's `LayerExamples`, or None; `measured`: each map's
+    `Faithfulness`, or None. Returns the `LayerSummary` and each map's `BestOip`."""
     rows, best = [], []
     for result, distinct_oips in zip(maps, distinct):
         winner = result.best
@@ -90,7 +92,8 @@ def summarize(layer, maps, distinct, scoring, examples=None):
         rows.append(row)
     unreached = [row["map"] for row in rows if not row["found"]]
     classes = class_line(rows) if examples is not None else NO_EXAMPLES
-    return LayerSummary(layer, scoring, count_line(rows), classes, rows, comparison(maps), unreached), best
+    faithful = faithfulness.summarize(maps, measured) if measured else []
+    return LayerSummary(layer, scoring, count_line(rows), classes, rows, comparison(maps), unreached, faithful), best
 
 
 def comparison(maps):

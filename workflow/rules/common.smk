@@ -10,7 +10,7 @@ from snakemake.utils import min_version
 sys.path.insert(0, f"{workflow.basedir}/src")
 
 from mnist_oip import backend, data, jobs, paths, settings, storage
-from mnist_oip.results import START_KINDS
+from mnist_oip.strategies import START_KINDS
 from mnist_oip.storage import check_folder
 
 min_version("9.0")
@@ -35,6 +35,12 @@ print(
 GPU = int(
     SETTINGS.compute.gpu is True
     or (SETTINGS.compute.gpu == "auto" and backend.gpu_count() > 0)
+)
+
+
+# A map's optimize jobs' results: per start kind the plain strategies, and the robust one where enabled.
+MAP_RESULTS = [paths.in_results(paths.START_RESULT)] + (
+    [paths.in_results(paths.ROBUST_RESULT)] if SETTINGS.robust.enabled else []
 )
 
 
@@ -117,6 +123,15 @@ def examples_input(wildcards):
         if SETTINGS.has_examples
         else {}
     )
+
+
+def faithfulness_input(wildcards):
+    """Every map's faithfulness measures of the job's layer, where a data set is given."""
+    if not SETTINGS.has_examples:
+        return {}
+    return {
+        "measured": maps_of(wildcards.layer, rules.measure_oips.output.faithfulness)
+    }
 
 
 def held_out_input(wildcards):

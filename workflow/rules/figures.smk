@@ -35,6 +35,7 @@ CLASS_PROFILES = {
 rule summarize_layer:
     input:
         unpack(examples_input),
+        unpack(faithfulness_input),
         results=layer_maps(rules.compare_oips.input.results),
         groups=layer_maps(rules.compare_oips.output.uniqueness),
         scorings=layer_maps(rules.score_precursor.output.scoring),
@@ -43,6 +44,12 @@ rule summarize_layer:
         gallery=report(
             paths.in_results(paths.GALLERY),
             caption="../report/gallery.rst",
+            category="Layers",
+            subcategory="{layer}",
+        ),
+        strategies=report(
+            paths.in_results(paths.STRATEGY_GALLERY),
+            caption="../report/strategies.rst",
             category="Layers",
             subcategory="{layer}",
         ),

@@ -28,11 +28,41 @@ rule optimize_oips:
         )
 
 
+rule optimize_robust:
+    input:
+        unpack(precursor_inputs),
+        cnn=CNN,
+    output:
+        result=paths.in_results(paths.ROBUST_RESULT),
+        summary=paths.in_results(paths.ROBUST_SUMMARY),
+    log:
+        paths.log("optimize_robust", "start"),
+    benchmark:
+        paths.benchmark("optimize_robust", "start")
+    resources:
+        gpu=GPU,
+    params:
+        oip=oip_params,
+        robust=params_of("robust", leave_out="switch"),
+        step_size=SETTINGS.ascent.step_size,
+        input_scale=SETTINGS.input_scale.params(),
+    run:
+        run_job(
+            jobs.optimize_oips,
+            input,
+            output,
+            wildcards,
+            log,
+            oip=SETTINGS.oip,
+            robust=SETTINGS.robust,
+            ascent=SETTINGS.ascent,
+            scale=SETTINGS.input_scale,
+        )
+
+
 rule compare_oips:
     input:
-        results=expand(
-            paths.in_results(paths.START_RESULT), start=START_KINDS, allow_missing=True
-        ),
+        results=expand(MAP_RESULTS, start=START_KINDS, allow_missing=True),
     output:
         uniqueness=paths.in_results(paths.UNIQUENESS),
     log:

@@ -1,0 +1,30 @@
+# How faithful each OIP is to what its map does on the held-out images; needs a data set.
+if SETTINGS.has_examples:
+
+    rule measure_oips:
+        input:
+            unpack(held_out_input),
+            results=rules.compare_oips.input.results,
+            examples=rules.find_examples.output.examples,
+            cnn=CNN,
+        output:
+            faithfulness=paths.in_results(paths.FAITHFULNESS),
+        log:
+            paths.log("measure_oips", "map"),
+        benchmark:
+            paths.benchmark("measure_oips", "map")
+        resources:
+            gpu=GPU,
+        params:
+            step_size=SETTINGS.ascent.step_size,
+            input_scale=SETTINGS.input_scale.params(),
+        run:
+            run_job(
+                jobs.measure_oips,
+                input,
+                output,
+                wildcards,
+                log,
+                ascent=SETTINGS.ascent,
+                scale=SETTINGS.input_scale,
+            )
