@@ -199,3 +199,11 @@ def test_the_diversity_term_pushes_a_batch_s_images_apart(cnn):
         alike[weight] = float(keras.ops.convert_to_numpy(ascent.likeness(oips)).mean())
     assert alike[100.0] < alike[0.0] - 0.1
     np.testing.assert_allclose(keras.ops.convert_to_numpy(ascent.likeness(np.stack([one[0]] * 3))), 1.0, atol=1e-5)
+
+
+def test_a_flat_start_climbs_with_the_diversity_term_without_nan(cnn):
+    images = np.zeros((3, 28, 28, 1), np.float32)  # a flat precursor pattern, standardized, is all zeros
+    images[1:] = keras.ops.convert_to_numpy(patterns.random_starts(2, [14, 7], seed=6))
+    climb = ascent.LayerAscent(cnn, "conv3", 0.05, style=ascent.Style(diversity=10.0, total_variation=4.0)).map(3)
+    oips, curve, _ = climb.run(images, 5)  # NaN would raise AscentError
+    assert np.isfinite(oips).all() and np.isfinite(curve).all()

@@ -76,7 +76,7 @@ def test_the_summary_takes_each_strategy_s_best_oip_where_it_found_one():
         MapResult("c", 0, {"random": strategy("random", [0.0, 2.0], [1, 3]), "random_robust": strategy("random_robust", [0.0, 0.0], [1, 1])}),
         MapResult("c", 1, {"random": strategy("random", [4.0, 1.0], [5, 5]), "random_robust": strategy("random_robust", [1.0, 0.5], [2, 2])}),
     ]  # fmt: skip
-    measures = {"relative_activation": [0.1, 0.2], "robustness": [None, 0.8], "class_agrees": [0.0, 1.0], "blend_wins": [0.5, 0.9]}  # fmt: skip
+    measures = {"relative_activation": [0.1, 0.2], "robustness": [None, 0.8], "class_agrees": [False, True], "blend_wins": [0.5, 0.9]}  # fmt: skip
     measured = [Faithfulness("c", m, {"random": measures, "random_robust": measures}) for m in (0, 1)]
     table = {row["strategy"]: row for row in faithfulness.summarize(maps, measured)}
     assert table["random"]["maps_with_oip"] == 2 and table["random_robust"]["maps_with_oip"] == 1
@@ -84,3 +84,20 @@ def test_the_summary_takes_each_strategy_s_best_oip_where_it_found_one():
     assert table["random"]["median_relative_activation"] == (0.2 + 0.1) / 2
     assert table["random"]["class_agreement"] == 1 and table["random_robust"]["class_agreement"] == 0
     assert table["random_robust"]["median_blend_wins"] == 0.5
+
+
+def test_every_measure_of_every_oip_in_plain_json_types():
+    rng = np.random.default_rng(4)
+    template = rng.normal(size=(8, 8, 1)).astype(np.float32)
+
+    def matches(images):
+        return np.maximum((images * template).sum(axis=(1, 2, 3)), 0)
+
+    run = strategy("random", [2.0, 0.0], [3, 5])
+    run = StrategyResult(**{**run.__dict__, "oips": np.stack([template, -template])})
+    found = faithfulness.measure(matches, run, rng.normal(size=(20, 8, 8, 1)).astype(np.float32), 4.0, 3, [0])
+    assert list(found) == list(faithfulness.MEASURES)
+    assert found["relative_activation"] == [0.5, 0.0] and found["class_agrees"] == [True, False]
+    assert found["robustness"][1] is None and isinstance(found["robustness"][0], float)
+    assert found["blend_wins"][0] > 0.7 and all(type(v) is float for v in found["blend_wins"])
+    assert faithfulness.measure(matches, run, template[None], 0.0, 3, [0])["relative_activation"] == [None, None]

@@ -11,7 +11,7 @@ backend, conv layer and style.
 - `normalized_step`, the one update rule: the gradient divided by its root mean square per image, so the
   step length does not depend on the gradient's scale.
 
-A `Style` puts the last four together; the plain style is the blog's ascent. `strategies` composes styles
+A `Style` chooses the parameterization, transforms and penalties; the plain style is the blog's ascent. `strategies` composes styles
 and objectives into the strategies compared per map. The map's filter is an argument of the compiled loop,
 not a constant in it: every map of a layer shares one compilation. `LayerAscent.screen` is the forward pass
 alone, for every map of the layer at once: the precursor's screen.
@@ -115,7 +115,7 @@ def likeness(x):
     ops = keras.ops
     flat = ops.reshape(x, (ops.shape(x)[0], -1))
     flat = flat - ops.mean(flat, axis=1, keepdims=True)
-    unit = flat / (ops.sqrt(ops.sum(ops.square(flat), axis=1, keepdims=True)) + 1e-8)
+    unit = flat / ops.sqrt(ops.sum(ops.square(flat), axis=1, keepdims=True) + 1e-12)  # a flat image: 0, no NaN
     others = ops.maximum(ops.cast(ops.shape(x)[0], "float32") - 1, 1.0)
     return (ops.sum(ops.matmul(unit, ops.transpose(unit)), axis=1) - 1) / others
 

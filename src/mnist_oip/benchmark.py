@@ -238,9 +238,8 @@ def _job_compute(run, rule, wildcards, job_seconds):
     if rule == "score_precursor":
         scoring = Scoring.load(run(paths.SCORING, **wildcards))
         return scoring.seconds, scoring.image_steps
-    if rule in ("optimize_oips", "optimize_robust"):
-        summary = paths.START_SUMMARY if rule == "optimize_oips" else paths.ROBUST_SUMMARY
-        figures = StartResult.load_figures(run(summary, **wildcards))
+    if rule in paths.OPTIMIZE_FILES:
+        figures = StartResult.load_figures(run(paths.OPTIMIZE_FILES[rule][1], **wildcards))
         scoring = Scoring.load(run(paths.SCORING, **wildcards)).image_steps if wildcards["start"] == "precursor" else 0
         return sum(f["seconds"] for f in figures.values()), sum(f["image_steps"] - scoring for f in figures.values())
     if rule == "screen_patterns":

@@ -126,9 +126,9 @@ def run(args):
             if not Path(given).is_file():
                 raise storage.StorageError(f"{given}: no such file (optimize needs the model, the seeds and {RECORD} "
                                            "beside them, as `score` and `select` write them)")  # fmt: skip
-        kinds = [(paths.START_RESULT, paths.START_SUMMARY, None)]
+        kinds = [(*paths.OPTIMIZE_FILES["optimize_oips"], None)]
         if config.robust.enabled:
-            kinds.append((paths.ROBUST_RESULT, paths.ROBUST_SUMMARY, config.robust))
+            kinds.append((*paths.OPTIMIZE_FILES["optimize_robust"], config.robust))
         results = [Path(args.out, paths.file_name(t, start=s)) for s in START_KINDS for k in kinds for t in k[:2]]
         if Path(args.out).is_file():
             raise storage.StorageError(f"--out {args.out}: a file; optimize writes a folder of results")

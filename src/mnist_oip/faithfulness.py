@@ -59,11 +59,29 @@ def blend_wins(losses, oips, held_out, rng):
     phases = random_phases(rng, count, images.shape[1:])
     shares = []
     for oip in oips:
-        pattern = oip - oip.mean()
+        pattern = oip - oip.mean(axis=(0, 1))  # per channel: the scrambles keep no colour cast to flip
         pattern = pattern * (BLEND_RMS / max(float(np.sqrt(np.mean(pattern**2))), 1e-12))
         with_oip, with_scrambled = losses(images + pattern), losses(images + scrambled(pattern, phases))
         shares.append(float(np.mean((with_oip > with_scrambled) + 0.5 * (with_oip == with_scrambled))))
     return np.array(shares)
+
+
+def measure(losses, strategy, held_out, best_digit, profile_class, rng_seed):
+    """{measure: a value per OIP, None where undefined} for a `StrategyResult` whose OIPs are standardized;
+    `losses(images)`: the map's activations; `best_digit`: the activation of its most activating held-out
+    image; `profile_class`: the class its class profile peaks on."""
+    oips = strategy.oips
+    relative = strategy.losses / best_digit if best_digit > 0 else np.full(len(oips), np.nan)
+    values = {
+        "relative_activation": relative,
+        "robustness": robustness(losses, oips),
+        "class_agrees": strategy.classes == profile_class,
+        "blend_wins": blend_wins(losses, oips, held_out, np.random.default_rng(rng_seed)),
+    }
+    return {
+        key: [bool(v) for v in found] if key == "class_agrees" else [None if np.isnan(v) else float(v) for v in found]
+        for key, found in ((key, values[key]) for key in MEASURES)
+    }
 
 
 def summarize(maps, measured):
@@ -82,7 +100,7 @@ def summarize(maps, measured):
                 "maps_with_oip": len(best),
                 "median_relative_activation": _median(best, "relative_activation"),
                 "median_robustness": _median(best, "robustness"),
-                "class_agreement": sum(bool(m["class_agrees"][i]) for i, m in best),
+                "class_agreement": sum(m["class_agrees"][i] for i, m in best),
                 "median_blend_wins": _median(best, "blend_wins"),
             }
         )

@@ -57,7 +57,7 @@ def map_figure_of(result, groups, contrast=False, examples=None):
         ]
         rows.append(("held-out images that activate the map most (label: activation)", top, labels))
     for run in runs:
-        rows.append((f"{run.name.replace('_', ' + ')} starts", run.starts, None))
+        rows.append((f"{run.name}: start images, then OIPs", run.starts, None))
         labels = []
         for c, (loss, read, p) in enumerate(zip(run.losses, run.classes, run.confidences)):
             group = groups.get((run.name, c))
@@ -240,4 +240,6 @@ def report_page(*paragraphs):
 
 
 def _cell(value):
+    if value is None:
+        return "–"
     return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -5,6 +5,7 @@ the trained model and each layer's compiled ascent are loaded once per device an
 job; a job that runs the CNN (`cnn_job`) takes a device of the process's pool for its run.
 """
 
+import dataclasses
 import functools
 import os
 import threading
@@ -15,6 +16,7 @@ import numpy as np
 
 from . import backend, data, faults, storage
 from .results import Faithfulness, LayerExamples, MapResult, Scoring, Screen, Seeds, StartResult, StrategyResult
+from .strategies import ROBUST_SUFFIX
 
 log = storage.LOGGER.info
 _cache_lock = threading.Lock()
@@ -230,13 +232,14 @@ def optimize_oips(
 
     from . import model, strategies
 
-    style = robust.style if robust else None
-    layer_climb = layer_ascent(cnn, layer, ascent.step_size, scale=scale, style=style)
-    shape = layer_climb.input_shape
+    def map_ascent(pre_activation, style=None):
+        return layer_ascent(cnn, layer, ascent.step_size, scale=scale, style=style).map(map_index, pre_activation)
+
+    shape = map_ascent(False).input_shape
     images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds))
-    chosen = strategies.of_job(start, oip, robust=robust is not None)
+    chosen = strategies.of_job(start, oip, robust)
     rng = np.random.default_rng([robust.seed, map_index, strategies.START_KINDS.index(start)]) if robust else None
-    climbed = strategies.climb(chosen, images, lambda pre: layer_climb.map(map_index, pre), rng)
+    climbed = strategies.climb(chosen, images, map_ascent, rng)
     scoring_steps = Scoring.load(scoring).image_steps if start == "precursor" else 0
     n = len(images)
     oips = scale.to_model(np.concatenate([climbed[s.name].images for s in chosen]))
@@ -267,22 +270,14 @@ def measure_oips(
     result, found = MapResult.load(results), LayerExamples.load(examples)
     losses = layer_ascent(cnn, layer, ascent.step_size, scale=scale).map(map_index).losses
     images = scale.from_model(held_out_images(loaded_model(cnn), arrays, info, held_out)[0])
-    best_digit = float(found.top_activations[map_index, 0])
+    best_digit, profile_class = float(found.top_activations[map_index, 0]), found.profile_class(map_index)
     measured = {}
     for name, strategy in result.strategies.items():
-        oips = scale.from_model(strategy.oips)
-        measures = {
-            "relative_activation": strategy.losses / best_digit if best_digit > 0 else np.full(len(oips), np.nan),
-            "robustness": faithfulness.robustness(losses, oips),
-            "class_agrees": strategy.classes == found.profile_class(map_index),
-            "blend_wins": faithfulness.blend_wins(losses, oips, images, np.random.default_rng([map_index])),
-        }
-        measured[name] = {
-            key: [None if np.isnan(v) else v.item() for v in np.asarray(values, float)]
-            for key, values in measures.items()
-        }
-        best = strategy.best
-        log(f"{name}: best OIP " + ", ".join(f"{key} {measured[name][key][best]}" for key in measures))
+        standardized = dataclasses.replace(strategy, oips=scale.from_model(strategy.oips))
+        measured[name] = faithfulness.measure(losses, standardized, images, best_digit, profile_class, [map_index])
+        log(
+            f"{name}: best OIP " + ", ".join(f"{key} {values[strategy.best]}" for key, values in measured[name].items())
+        )
     Faithfulness(layer, map_index, measured).save(out_faithfulness)
 
 
@@ -351,7 +346,8 @@ def summarize_layer(
 FAITHFULNESS = (
     "Faithfulness of each strategy's best OIP, over the maps where it found one (docs/method.md): its activation "
     "over the best held-out image's, the activation kept under small shifts and rotations, the maps whose class it "
-    "agrees with, and the share of held-out images it raises more than its shuffled values do (0.5: chance)."
+    "agrees with, and the share of held-out images it raises more than a phase-scrambled copy of it does (0.5: "
+    "chance)."
 )
 
 
@@ -384,6 +380,8 @@ def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page
             f"the blog's CNN, trained on {info['train_count']} MNIST digits ({info['source']} data set) and "
             f"tested on {info['test_count']} (accuracy {accuracy:.3f})"
         )
+    names = {row["strategy"] for done in summaries for row in done.comparison}
+    robust, measured = any(name.endswith(ROBUST_SUFFIX) for name in names), any(d.faithfulness for d in summaries)
     subject = f"{'; '.join(f'{len(done.rows)} maps of {done.layer}' for done in summaries)} of {network}"
     scoring = ", ".join(sorted({done.scoring for done in summaries}))
     about = f"OIPs of {subject}; precursor scoring: {scoring}; {scale.describe()}."
@@ -391,7 +389,10 @@ def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page
     did = (
         f"For {subject}, the workflow searched OIPs, the input images that drive a map most: from random "
         f"starts and from the best patterns of the precursor run ({scoring} scoring), each also with a pre-ReLU "
-        "warm start where the config asks for it. The whole CNN then read each OIP as a class."
+        "warm start where the config asks for it"
+        + (", and with the robust strategies (transforms and penalties at each step)" if robust else "")
+        + ". The whole CNN then read each OIP as a class"
+        + (", and each OIP's faithfulness to the held-out images was measured." if measured else ".")
     )
     lines = [line for done in summaries for line in (f"{done.layer}: {done.count_line}", done.class_line)]
     storage.save_text(out_report_page, fig.report_page(did, *lines))

@@ -5,6 +5,8 @@ scripts. Each file is a template relative to a results folder, with the wildcard
 
 from pathlib import Path
 
+from .strategies import ROBUST_SUFFIX
+
 RESULTS = "results"  # the results folder, in the workflow's working directory
 
 ARRAYS = "data/mnist.npz"
@@ -27,8 +29,12 @@ SCORING = f"{MAP}/scoring.json"
 SEEDS = f"{MAP}/seeds.npz"
 START_RESULT = f"{MAP}/{{start}}.npz"
 START_SUMMARY = f"{MAP}/{{start}}.json"
-ROBUST_RESULT = f"{MAP}/{{start}}_robust.npz"
-ROBUST_SUMMARY = f"{MAP}/{{start}}_robust.json"
+ROBUST_RESULT = f"{MAP}/{{start}}{ROBUST_SUFFIX}.npz"
+ROBUST_SUMMARY = f"{MAP}/{{start}}{ROBUST_SUFFIX}.json"
+OPTIMIZE_FILES = {  # per optimize rule: the result and its figures that it writes for a start kind
+    "optimize_oips": (START_RESULT, START_SUMMARY),
+    "optimize_robust": (ROBUST_RESULT, ROBUST_SUMMARY),
+}
 UNIQUENESS = f"{MAP}/uniqueness.json"
 FAITHFULNESS = f"{MAP}/faithfulness.json"
 MAP_FIGURE = f"{MAP}/figure.png"

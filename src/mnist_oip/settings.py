@@ -580,7 +580,7 @@ def _check_shift(settings):
             f"uniqueness.max_shift: {settings.uniqueness.max_shift} px; at most {min(height, width) - 1} for the "
             f"model's {height}x{width} images"
         )
-    if settings.robust.jitter > min(height, width) // 4:
+    if settings.robust.enabled and settings.robust.jitter > min(height, width) // 4:
         raise ConfigError(
             f"robust.jitter: {settings.robust.jitter} px; at most {min(height, width) // 4} (a quarter of the "
             f"model's {height}x{width} images), so that the map still sees the image it climbs"

@@ -1,10 +1,10 @@
 """The strategies compared per map, each composed of the ascent's parts: its start images (random, or the
 precursor's seeds), the objectives it climbs in turn (the map's activation, after a warm start on the map's
-pre-activation or not) and the style of its steps (plain, or robust: `ascent.Style`).
+pre-activation or not) and the style of its steps (`ascent.Style`: plain, or robust).
 
-A job climbs one start kind's strategies of one style together (`climb`): phases at the same distance from
-the end with the same objective and steps run as one batch, so a warm start's final climb shares the plain
-strategy's batch, and each image's step is normalized on its own.
+A job climbs one start kind's strategies of one kind together (`climb`): phases at the same distance from
+the end with the same objective, steps and style run as one batch, so a warm start's final climb shares the
+plain strategy's batch, and each image's step is normalized on its own.
 """
 
 import dataclasses
@@ -15,7 +15,7 @@ import numpy as np
 START_KINDS = ("random", "precursor")  # random multi-scale starts (the blog's baseline) | the precursor's seeds
 WARM_SUFFIX = "_warm"
 ROBUST_SUFFIX = "_robust"
-NAMES = ("random", "precursor", "random_warm", "precursor_warm", "random_robust", "precursor_robust")  # in tables
+NAMES = (*START_KINDS, *(s + WARM_SUFFIX for s in START_KINDS), *(s + ROBUST_SUFFIX for s in START_KINDS))  # tables
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,24 +27,27 @@ class Phase:
 @dataclasses.dataclass(frozen=True)
 class Strategy:
     name: str
-    start: str
-    robust: bool
+    start: str  # the start kind
     phases: tuple
+    style: object  # an `ascent.Style`
 
     @property
     def steps(self):
         return sum(phase.steps for phase in self.phases)
 
 
-def of_job(start, oip, robust=False):
+def of_job(start, oip, robust=None):
     """The strategies one optimize job climbs: a start kind's plain ones (with the warm start where
-    `oip.warm_start` asks for it, as a strategy of its own), or its robust one (warm-started where asked)."""
+    `oip.warm_start` asks for it, as a strategy of its own), or with the `settings.Robust` `robust` its robust
+    one (warm-started where asked)."""
+    from .ascent import PLAIN
+
     plain = (Phase(oip.steps, False),)
     warm = (Phase(oip.warm_steps, True), *plain) if oip.warm_start == "pre_relu" else None
-    if robust:
-        return (Strategy(start + ROBUST_SUFFIX, start, True, warm or plain),)
-    return (Strategy(start, start, False, plain),) + (
-        (Strategy(start + WARM_SUFFIX, start, False, warm),) if warm else ()
+    if robust is not None:
+        return (Strategy(start + ROBUST_SUFFIX, start, warm or plain, robust.style),)
+    return (Strategy(start, start, plain, PLAIN),) + (
+        (Strategy(start + WARM_SUFFIX, start, warm, PLAIN),) if warm else ()
     )
 
 
@@ -61,8 +64,9 @@ class Climbed:
 
 
 def climb(strategies, images, map_ascent, rng=None):
-    """{name: `Climbed`} for each strategy's copy of `images`; `map_ascent(pre_activation)`: the map's
-    `MapAscent` for that objective; `rng` draws the transforms of a style that has them."""
+    """{name: `Climbed`} for each strategy's copy of `images`; `map_ascent(pre_activation, style)`: the map's
+    `MapAscent` for that objective and style; `rng` draws the transforms of a style that has them. Images of
+    one style climb together only within a strategy where the style couples them (its diversity term)."""
     n = len(images)
     current = {s.name: images for s in strategies}
     curves = {s.name: [] for s in strategies}
@@ -72,11 +76,12 @@ def climb(strategies, images, map_ascent, rng=None):
         groups = {}
         for s in strategies:
             if len(s.phases) >= back:
-                groups.setdefault(s.phases[-back], []).append(s.name)
-        for phase, names in groups.items():
+                alone = s.name if s.style.diversity else None
+                groups.setdefault((s.phases[-back], s.style, alone), []).append(s.name)
+        for (phase, style, _), names in groups.items():
             began = time.perf_counter()
             batch = np.concatenate([current[name] for name in names])
-            out, curve, losses = map_ascent(phase.pre_activation).run(batch, phase.steps, rng)
+            out, curve, losses = map_ascent(phase.pre_activation, style).run(batch, phase.steps, rng)
             share = (time.perf_counter() - began) / len(names)
             for k, name in enumerate(names):
                 part = slice(k * n, (k + 1) * n)

@@ -39,9 +39,12 @@ GPU = int(
 
 
 # A map's optimize jobs' results: per start kind the plain strategies, and the robust one where enabled.
-MAP_RESULTS = [paths.in_results(paths.START_RESULT)] + (
-    [paths.in_results(paths.ROBUST_RESULT)] if SETTINGS.robust.enabled else []
+OPTIMIZE_RULES = ["optimize_oips"] + (
+    ["optimize_robust"] if SETTINGS.robust.enabled else []
 )
+MAP_RESULTS = [
+    paths.in_results(paths.OPTIMIZE_FILES[rule][0]) for rule in OPTIMIZE_RULES
+]
 
 
 wildcard_constraints:

@@ -16,7 +16,6 @@ if SETTINGS.has_examples:
         resources:
             gpu=GPU,
         params:
-            step_size=SETTINGS.ascent.step_size,
             input_scale=SETTINGS.input_scale.params(),
         run:
             run_job(

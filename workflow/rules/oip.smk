@@ -3,8 +3,8 @@ rule optimize_oips:
         unpack(precursor_inputs),
         cnn=CNN,
     output:
-        result=paths.in_results(paths.START_RESULT),
-        summary=paths.in_results(paths.START_SUMMARY),
+        result=paths.in_results(paths.OPTIMIZE_FILES["optimize_oips"][0]),
+        summary=paths.in_results(paths.OPTIMIZE_FILES["optimize_oips"][1]),
     log:
         paths.log("optimize_oips", "start"),
     benchmark:
@@ -33,8 +33,8 @@ rule optimize_robust:
         unpack(precursor_inputs),
         cnn=CNN,
     output:
-        result=paths.in_results(paths.ROBUST_RESULT),
-        summary=paths.in_results(paths.ROBUST_SUMMARY),
+        result=paths.in_results(paths.OPTIMIZE_FILES["optimize_robust"][0]),
+        summary=paths.in_results(paths.OPTIMIZE_FILES["optimize_robust"][1]),
     log:
         paths.log("optimize_robust", "start"),
     benchmark:
