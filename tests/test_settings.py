@@ -282,7 +282,10 @@ def test_a_grid_finer_than_the_image_is_refused():
         ({"model": {"custom_objects": ["layers.py"]}}, r"model.custom_objects: only for a model of your own"),
         ({"compute": {"screen_batch_size": 10**6}}, r"screen_batch_size: 1000000 is greater than the maximum of 16384"),
         ({"oip": {"scales": [40, 7]}}, r"oip.scales: \[40\] px exceed the 28-px image; the largest scale, 28"),
-        ({"robust": {"jitter": 8}}, r"robust.jitter: 8 px; at most 7 \(a quarter of the model's 28x28 images\)"),
+        (
+            {"robust": {"enabled": True, "jitter": 8}},
+            r"robust.jitter: 8 px; at most 7 \(a quarter of the model's 28x28",
+        ),
     ],
 )
 def test_values_a_job_would_refuse_are_refused_before_any_job(edit, message):
@@ -301,6 +304,10 @@ def test_a_local_mnist_file_for_the_keras_source_must_be_an_npz(tmp_path):
     (tmp_path / "mnist.npz.gz").write_bytes(b"\x1f\x8b")
     with pytest.raises(settings.ConfigError, match=r"mnist.npz.gz is not an .npz file; .*unpack a .gz first"):
         settings.load(config)
+
+
+def test_a_robust_setting_is_checked_only_where_the_robust_strategies_run():
+    assert settings.load(edited("robust.jitter", 8)).robust.jitter == 8
 
 
 def test_the_robust_section_is_a_style_and_its_switch_reruns_nothing():

@@ -161,7 +161,7 @@ def test_a_deleted_per_map_product_is_made_again(run, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)  # with its .snakemake records and the files' times
     (copy / "results/maps/conv3/3/precursor.npz").unlink()
-    assert plan(copy) == {"optimize_oips": 1, "compare_oips": 1, "plot_map": 1} | SUMMARIES
+    assert plan(copy) == {"optimize_oips": 1, "compare_oips": 1, "plot_map": 1, "measure_oips": 1} | SUMMARIES
 
 
 def test_a_deleted_model_is_made_again_only_when_asked(run, tmp_path):
@@ -349,7 +349,8 @@ def test_one_screen_serves_every_map_and_reruns_only_for_its_own_settings(tmp_pa
         assert scoring.image_steps == 8 * 3 and scoring.objective == "activation"
     assert plan(tmp_path, configs=(config,)) == {}
     more_maps = edited_config(tmp_path, SCREENING | {"maps": {"layer": "conv3", "indices": [*MAPS, 11]}})
-    one_map = {"score_precursor": 1, "select_seeds": 1, "optimize_oips": 2, "compare_oips": 1, "plot_map": 1}
+    one_map = {"score_precursor": 1, "select_seeds": 1, "optimize_oips": 2, "compare_oips": 1, "plot_map": 1,
+               "measure_oips": 1}  # fmt: skip
     assert plan(tmp_path, configs=(more_maps,)) == one_map | SUMMARIES, "the screen covers every map already"
     steps = edited_config(tmp_path, {"precursor": SCREENING["precursor"] | {"steps": 4}})
     assert plan(tmp_path, configs=(steps,)) == AFTER_SCORING, "the screen does not read the steps"
