@@ -96,6 +96,9 @@ def test_schema_errors_name_key_and_allowed(path, value, message):
         ("oip.steps", "1200", r"oip.steps: '1200' is text where an integer belongs .*put it in a --configfile"),
         ("ascent.step_size", "0.01", r"ascent.step_size: '0.01' is text where a number belongs"),
         ("robust.jitter", 2.0, r"robust.jitter: 2.0 is a float"),
+        ("robust.scale", float("nan"), r"robust.scale: nan is not a number"),
+        ("ascent.step_size", float("nan"), r"ascent.step_size: nan is not a number"),
+        ("uniqueness.threshold", float("nan"), r"uniqueness.threshold: nan is not a number"),
     ],
 )
 def test_what_json_schema_lets_through_is_refused(path, value, message):

@@ -355,10 +355,12 @@ def validate(config, schema_path=SCHEMA):
 
 
 def _strict_types(value, schema, path):
-    """What JSON Schema lets through: floats where integers belong, and numbers or booleans given as text
+    """What JSON Schema lets through: NaN, floats where integers belong, and numbers or booleans given as text
     (as `--config key=value` with a dotted key delivers them)."""
     key = ".".join(map(str, path)) or "(top level)"
     types = [t for alternative in [schema, *schema.get("oneOf", [])] for t in _listed(alternative.get("type", []))]
+    if isinstance(value, float) and math.isnan(value):  # every bound holds for NaN: the schema lets it through
+        return [f"  {key}: {value!r} is not a number (YAML reads .nan as NaN)"]
     if "integer" in types and isinstance(value, float) and value.is_integer():  # 7.5 the schema refuses itself
         return [f"  {key}: {value!r} is a float; write a whole number without a decimal point ({int(value)})"]
     scalars = [t for t in types if t in ("integer", "number", "boolean")]
