@@ -469,7 +469,9 @@ def test_data_files_are_read_for_what_a_job_would_refuse(tmp_path):
     refused(own, r"held.npz: x has shape \(4, 28, 28, 1\); the model takes images of shape \(N, 32, 32, 3\)")
     np.savez(tmp_path / "held.npz", x=np.zeros((4, 32, 32, 3), "float32"), y=np.arange(4) % 3)
     own["model"]["input_scale"] = {"mean": [0, float("nan"), 0], "std": [1, 1, 1]}
-    refused(own, r"model.input_scale.mean: \[0, nan, 0\]; each must be a finite float32 number")
+    refused(own, r"model.input_scale.mean.1: nan is not a number")
+    own["model"]["input_scale"] = {"mean": [0, 1e39, 0], "std": [1, 1, 1]}
+    refused(own, r"model.input_scale.mean: \[0, 1e\+39, 0\]; each must be a finite float32 number")
 
 
 def test_a_model_path_that_is_a_folder_says_so(tmp_path):
