@@ -78,10 +78,8 @@ def measure(losses, strategy, held_out, best_digit, profile_class, rng_seed):
         "class_agrees": strategy.classes == profile_class,
         "blend_wins": blend_wins(losses, oips, held_out, np.random.default_rng(rng_seed)),
     }
-    return {
-        key: [bool(v) for v in found] if key == "class_agrees" else [None if np.isnan(v) else float(v) for v in found]
-        for key, found in ((key, values[key]) for key in MEASURES)
-    }
+    plain = {key: [None if np.isnan(v) else float(v) for v in values[key]] for key in MEASURES}
+    return plain | {"class_agrees": [bool(v) for v in values["class_agrees"]]}
 
 
 def summarize(maps, measured):
