@@ -42,7 +42,10 @@ def test_one_map_equals_the_layer_channel(cnn, layer, index, pre_activation):
 def test_the_body_crops_what_floor_pooling_drops(cnn):
     # conv3's 3x3 outputs see 26x26 pixels: 26 -> conv1 24 -> pool 12 -> conv2 10 -> pool 5 -> conv3 3
     body = model.layer_body(cnn, "conv3")
-    assert body.layers[1].output.shape[1:] == (26, 26, 1) and body.output.shape[1:] == (5, 5, 64)
+    assert body.layers[1].reads == (26, 26) and body.layers[1].output.shape[1:] == (24, 24, 32)
+    assert body.output.shape[1:] == (5, 5, 64)
+    bfloat16 = model.layer_body(cnn, "conv3", "bfloat16")  # no image conv there: a crop of its own
+    assert bfloat16.layers[1].output.shape[1:] == (26, 26, 1) and bfloat16.output.shape[1:] == (5, 5, 64)
     assert model.layer_body(cnn, "conv1").output.shape[1:] == (28, 28, 1)  # conv1 sees every pixel
 
 
@@ -52,7 +55,9 @@ def test_bodies_built_one_after_another_stay_chains():
     cnn = model.build_cnn()
     for layer, precision in [("conv2", "float32"), ("conv3", "float32"), ("conv3", "bfloat16")]:
         body = model.layer_body(cnn, layer, precision)
-        assert "cropping2d" in body.layers[1].name or layer == "conv2", [x.name for x in body.layers]
+        first = body.layers[1]
+        read = first.reads if isinstance(first, model.ImageConv) else tuple(first.output.shape[1:3])
+        assert read == {"conv2": None, "conv3": (26, 26)}[layer], [x.name for x in body.layers]
         assert not any(x.name.endswith("_graph") for x in body.layers)
 
 
@@ -158,13 +163,32 @@ def test_the_image_conv_has_the_layers_output_and_gradient(channels):
     assert np.abs(gradients[0]).max() > 0.1
 
 
+def test_an_image_conv_that_reads_a_corner_crops_and_gives_the_rest_no_gradient():
+    keras.utils.set_random_seed(3)
+    conv = keras.layers.Conv2D(4, 3, activation="relu")
+    images = keras.ops.convert_to_tensor(np.random.default_rng(2).normal(size=(2, 9, 8, 1)).astype("float32"))
+    conv.build(images.shape)
+    corner = model.ImageConv(conv, reads=(7, 6))
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        out = corner(images)
+        total = keras.ops.sum(out**2)
+    gradient = keras.ops.convert_to_numpy(tape.gradient(total, images))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), keras.ops.convert_to_numpy(conv(images[:, :7, :6])))
+    assert corner.compute_output_shape((None, 9, 8, 1)) == (None, 5, 4, 4) and tuple(out.shape) == (2, 5, 4, 4)
+    assert np.all(gradient[:, 7:] == 0) and np.all(gradient[:, :, 6:] == 0) and np.abs(gradient[:, :7, :6]).max() > 0
+
+
 def test_only_a_plain_stride_1_valid_conv_becomes_an_image_conv():
     assert model.ImageConv.fits(keras.layers.Conv2D(4, 3))
     for other in (keras.layers.Conv2D(4, 3, strides=2), keras.layers.Conv2D(4, 3, padding="same"),
                   keras.layers.Conv2D(4, 3, dilation_rate=2), keras.layers.DepthwiseConv2D(3)):  # fmt: skip
         assert not model.ImageConv.fits(other)
     body = model.layer_body(model.build_cnn(), "conv3")
-    assert [type(layer).__name__ for layer in body.layers][2] == "ImageConv"
+    first = body.layers[1]
+    assert isinstance(first, model.ImageConv) and first.reads == (26, 26)  # conv3 sees the top-left 26x26 pixels
 
 
 def conv_bn_relu_cnn():

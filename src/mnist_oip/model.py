@@ -160,15 +160,17 @@ def layer_body(model, layer_name, precision="float32", scale=None):
         up_to_layer = keras.Model(model.inputs, target.input, name=f"{layer_name}_graph")
         return keras.Model(inputs, up_to_layer(x), name=f"{layer_name}_input")
     used = _used_input_extent(chain + [target], target.output.shape[1:3])
-    if used is not None and used != tuple(model.input_shape[1:3]):
-        size = model.input_shape[1:3]
-        x = keras.layers.Cropping2D(((0, size[0] - used[0]), (0, size[1] - used[1])))(x)
+    size = tuple(model.input_shape[1:3])
+    crop = used if used is not None and used != size else None
     policy = "mixed_bfloat16" if precision == "bfloat16" else None
+    on_image = not policy and bool(chain) and ImageConv.fits(chain[0])
+    if crop and not on_image:
+        x = keras.layers.Cropping2D(((0, size[0] - crop[0]), (0, size[1] - crop[1])))(x)
     for number, layer in enumerate(chain):
         if policy:
             x = _with_policy(layer, policy)(x)
-        elif number == 0 and ImageConv.fits(layer):
-            x = ImageConv(layer)(x)
+        elif number == 0 and on_image:
+            x = ImageConv(layer, reads=crop)(x)  # crops too, and its gradient pads straight to the image
         else:
             x = layer(x)
     return keras.Model(inputs, x, name=f"{layer_name}_input")
@@ -179,11 +181,13 @@ class ImageConv(keras.layers.Layer):
     image. The framework computes that gradient as a transposed convolution down to the image's few channels,
     which CPUs run far below their speed (the blog CNN's conv1: 13 GFLOP/s, as long as the 11 times larger
     conv2); here it is one matrix product of the upstream gradient with the kernel, its taps then added back
-    in place. Only the ascent uses it: its weights are fixed."""
+    in place. `reads`: the (rows, columns) at the image's top left that it reads, where the layers after it
+    use no more (`layer_body`); the others get a zero gradient, padded in with the taps. Only the ascent uses
+    it: its weights are fixed."""
 
-    def __init__(self, conv):
+    def __init__(self, conv, reads=None):
         super().__init__(name=f"{conv.name}_on_image")
-        self.activation = conv.activation
+        self.activation, self.reads = conv.activation, reads
         self.kernel_values, self.bias_values = conv_weights(conv)
 
     @staticmethod
@@ -199,18 +203,22 @@ class ImageConv(keras.layers.Layer):
         )
 
     def call(self, x):
-        return self.activation(_image_conv(self.kernel_values)(x) + self.bias_values)
+        return self.activation(_image_conv(self.kernel_values, tuple(x.shape[1:3]), self.reads)(x) + self.bias_values)
 
     def compute_output_shape(self, shape):
         height, width, _, filters = self.kernel_values.shape
-        return (shape[0], shape[1] - height + 1, shape[2] - width + 1, filters)
+        rows, columns = self.reads or shape[1:3]
+        return (shape[0], rows - height + 1, columns - width + 1, filters)
 
 
-def _image_conv(kernel):
-    """x -> its valid convolution with the fixed `kernel`, with the gradient that `ImageConv` explains."""
+def _image_conv(kernel, size, reads=None):
+    """x of `size` (rows, columns) -> the valid convolution of its top-left `reads` pixels (all where None) with
+    the fixed `kernel`, with the gradient that `ImageConv` explains."""
     ops = keras.ops
     height, width, channels, filters = kernel.shape
     back = kernel.transpose(3, 0, 1, 2).reshape(filters, height * width * channels)  # filters -> taps x channels
+    rows_read, columns_read = reads or size
+    below, right = size[0] - rows_read, size[1] - columns_read  # the pixels it does not read
 
     @ops.custom_gradient
     def convolve(x):
@@ -219,12 +227,12 @@ def _image_conv(kernel):
             rows, columns = upstream.shape[1], upstream.shape[2]
             taps = ops.reshape(ops.matmul(upstream, back), (-1, rows, columns, height, width, channels))
             return sum(
-                ops.pad(taps[:, :, :, i, j], ((0, 0), (i, height - 1 - i), (j, width - 1 - j), (0, 0)))
+                ops.pad(taps[:, :, :, i, j], ((0, 0), (i, height - 1 - i + below), (j, width - 1 - j + right), (0, 0)))
                 for i in range(height)
                 for j in range(width)
             )
 
-        return ops.conv(x, kernel, 1, "valid", "channels_last"), gradient
+        return ops.conv(x[:, :rows_read, :columns_read], kernel, 1, "valid", "channels_last"), gradient
 
     return convolve
 
