@@ -44,6 +44,7 @@ def test_benchmark_times_the_precursor_and_reads_the_run(tiny_run, tmp_path):
         tops.append(set(selection.top_patterns(scores, precursor.keep).tolist()))
     assert figures["bfloat16_seeds_in_float32_top"] == [len(tops[0] & tops[1])]
     assert figures["optimization"]["batch"] == 2 * 3  # the tiny config's 3 random starts, with and without warm
+    assert figures["optimization"]["naive_image_steps_per_s"] > 0 < figures["optimization"]["image_steps_per_s"]
     workflow = figures["workflow"]
     assert workflow["score_precursor"]["jobs"] == len(MAPS) and workflow["optimize_oips"]["jobs"] == 2 * len(MAPS)
     assert workflow["train_cnn"]["jobs"] == 1
