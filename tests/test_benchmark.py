@@ -3,6 +3,7 @@
 import dataclasses
 
 import keras
+import numpy as np
 import pytest
 from helpers import MAPS, TINY
 
@@ -37,12 +38,17 @@ def test_benchmark_times_the_precursor_and_reads_the_run(tiny_run, tmp_path):
     for name in ("naive", "float32", "bfloat16"):
         assert figures[name]["seconds_per_map"] > 0
     cnn, precursor = model.load_model(results / "model/cnn.keras"), settings.load(settings.read_config(TINY)).precursor
-    tops = []
+    found = {}
     for precision in ("float32", "bfloat16"):
         scoring = dataclasses.replace(precursor, strategy="exhaustive", precision=precision)
-        _, scores = benchmark.project_precursor(cnn, "conv3", 3, scoring, 0.01, 128, tmp_path)
-        tops.append(set(selection.top_patterns(scores, precursor.keep).tolist()))
-    assert figures["bfloat16_seeds_in_float32_top"] == [len(tops[0] & tops[1])]
+        _, found[precision] = benchmark.project_precursor(cnn, "conv3", 3, scoring, 0.01, 128, tmp_path)
+    tops = {name: set(selection.top_patterns(scores, precursor.keep).tolist()) for name, scores in found.items()}
+    assert figures["bfloat16_seeds_in_float32_top"] == [len(tops["float32"] & tops["bfloat16"])]
+    naive = benchmark.NaiveAscent(cnn, "conv3", 3, 0.01)
+    _, naive_scores = benchmark.naive_precursor(naive, 16, precursor.grid, precursor.levels, precursor.steps, 8)
+    np.testing.assert_allclose(naive_scores, found["float32"], rtol=1e-4, atol=1e-5)  # the same experiment
+    assert set(selection.top_patterns(naive_scores, precursor.keep).tolist()) == tops["float32"]
+    assert figures["naive_seeds_in_float32_top"] == [precursor.keep]
     assert figures["optimization"]["batch"] == 2 * 3  # the tiny config's 3 random starts, with and without warm
     assert figures["optimization"]["naive_image_steps_per_s"] > 0 < figures["optimization"]["image_steps_per_s"]
     workflow = figures["workflow"]

@@ -54,7 +54,8 @@ def naive_map_model(cnn, layer, index):
 
 
 class NaiveAscent:
-    """What one writes first: the whole body up to the layer, all its channels, one compiled step per call."""
+    """What one writes first: the whole body up to the layer, all its channels, one compiled step per call;
+    `losses` scores the images it ends with, as the precursor does."""
 
     def __init__(self, cnn, layer, index, step_size):
         net = naive_map_model(cnn, layer, index)
@@ -64,22 +65,26 @@ class NaiveAscent:
 
             weights = [v.value for v in net.trainable_variables], [v.value for v in net.non_trainable_variables]
 
-            def total(x):
-                return jnp.sum(jnp.mean(net.stateless_call(*weights, x, training=False)[0], axis=(1, 2, 3)))
+            def losses(x):
+                return jnp.mean(net.stateless_call(*weights, x, training=False)[0], axis=(1, 2, 3))
 
-            gradient = jax.grad(total)
+            gradient = jax.grad(lambda x: jnp.sum(losses(x)))
             self.step = jax.jit(lambda x: ascent.normalized_step(x, gradient(x), step_size))
+            self.losses = jax.jit(losses)
         else:
             import tensorflow as tf
+
+            def losses(x):
+                return tf.reduce_mean(net(x, training=False), axis=[1, 2, 3])
 
             @tf.function
             def step(x):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
-                    total = tf.reduce_sum(tf.reduce_mean(net(x, training=False), axis=[1, 2, 3]))
+                    total = tf.reduce_sum(losses(x))
                 return ascent.normalized_step(x, tape.gradient(total, x), step_size)
 
-            self.step = step
+            self.step, self.losses = step, tf.function(losses)
 
 
 def naive_climb(naive, images, steps):
@@ -90,12 +95,14 @@ def naive_climb(naive, images, steps):
 
 
 def naive_precursor(naive, count, grid, levels, steps, batch_size):
-    """Seconds to score `count` patterns the naive way."""
+    """Seconds and scores (each pattern's loss after `steps` steps) of scoring `count` patterns the naive way."""
+    scores = np.empty(count, np.float32)
     start = time.perf_counter()
     for first in range(0, count, batch_size):
         indices = np.arange(first, min(first + batch_size, count))
-        naive_climb(naive, patterns.upscale(patterns.coarse_patterns(indices, grid, levels)), steps)
-    return time.perf_counter() - start
+        climbed = naive_climb(naive, patterns.upscale(patterns.coarse_patterns(indices, grid, levels)), steps)
+        scores[indices] = np.asarray(naive.losses(climbed))
+    return time.perf_counter() - start, scores
 
 
 def project_precursor(cnn, layer, index, precursor_settings, step_size, batch_size, folder):
@@ -284,19 +291,21 @@ def main(argv=None):
         "batch_size": batch_size,
     }
     seconds = {"naive": [], "float32": [], "bfloat16": []}
-    seeds_agree = []
+    seeds_agree = {"naive": [], "bfloat16": []}  # per map, how many of float32's top seeds each also finds
     with tempfile.TemporaryDirectory() as folder:
         for index in args.maps:
             naive = NaiveAscent(cnn, layer, index, step_size)
             naive_precursor(naive, batch_size, grid, levels, 1, batch_size)  # compile
-            seconds["naive"].append(naive_precursor(naive, count, grid, levels, steps, batch_size))
-            scores = {}
+            took, scores = naive_precursor(naive, count, grid, levels, steps, batch_size)
+            seconds["naive"].append(took)
+            scores = {"naive": scores}
             for precision in ("float32", "bfloat16"):
                 run = dataclasses.replace(scoring, precision=precision)
                 took, scores[precision] = project_precursor(cnn, layer, index, run, step_size, batch_size, folder)
                 seconds[precision].append(took)
-            top = [set(selection.top_patterns(scores[p], scoring.keep).tolist()) for p in ("float32", "bfloat16")]
-            seeds_agree.append(len(top[0] & top[1]))
+            top = {name: set(selection.top_patterns(found, scoring.keep).tolist()) for name, found in scores.items()}
+            for name, agree in seeds_agree.items():
+                agree.append(len(top[name] & top["float32"]))
     peak = matmul_rate()
     image_steps = count * steps
     project = ascent.LayerAscent(cnn, layer, step_size)
@@ -317,7 +326,8 @@ def main(argv=None):
         figures[f"speedup_{precision}_over_naive"] = (
             figures["naive"]["seconds_per_map"] / figures[precision]["seconds_per_map"]
         )
-    figures["bfloat16_seeds_in_float32_top"] = seeds_agree
+    for name, agree in seeds_agree.items():
+        figures[f"{name}_seeds_in_float32_top"] = agree
     figures["fp32_matmul_peak_gflops"] = peak / 1e9
     figures["float32_seconds_per_map_at_matmul_peak"] = flops["float32"] * image_steps / peak
     figures["optimization"] = optimization_rate(project, cnn, layer, args.maps[0], config, figures["float32"])
