@@ -54,6 +54,22 @@ def test_every_map_of_a_layer_shares_one_compiled_loop(cnn):
         assert layer._run_function.experimental_get_tracing_count() == traced, "a new map retraced the loop"
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's graph")
+def test_the_tensorflow_loop_calls_each_step_as_a_function_it_does_not_inline(cnn):
+    # Inlined into the loop's cycle, oneDNN's fast max-pool gradient was used in some processes and not in
+    # others (docs/method.md); as a function of its own, the step's graph has no cycle.
+    import tensorflow as tf
+
+    layer = ascent.LayerAscent(cnn, "conv3", 0.05)
+    images = patterns.random_starts(4, [14, 7], seed=8)
+    climb = layer.map(3)
+    climb.run(images, 2)
+    arguments = [tf.constant(a) for a in (images, climb.kernel, climb.bias, np.int32(2))] + [False, None]
+    library = layer._run_function.get_concrete_function(*arguments).graph.as_graph_def().library.function
+    not_inlined = [f for f in library if f.attr["_noinline"].b]
+    assert [any(node.op == "MaxPoolGrad" for node in f.node_def) for f in not_inlined] == [True]
+
+
 def test_nan_is_reported_with_map_and_step(cnn):
     climb = ascent.LayerAscent(cnn, "conv3", 0.01).map(1, pre_activation=True)
     climb.bias = np.array([np.nan], np.float32)

@@ -261,11 +261,11 @@ def _jax_screen(features, unit, shape):
 def _tensorflow_loop(to_params, to_image, objective, step_size):
     import tensorflow as tf
 
-    # One step as a function of its own, called from the loop, not inlined into it. Inlined, the loop's body is
-    # a graph with a cycle, and whether oneDNN's max-pool gradient replaces TensorFlow's generic one (10 times
-    # slower on the blog CNN's first pooling) depends on where the rewrite pass happens to enter that cycle:
-    # the same code ran at 8,000 or at 12,500 image-steps/s from one process to the next. The step's own graph
-    # has no cycle, so its pooling gradients are oneDNN's every time; both kernels give the same bits.
+    # One step as a function of its own, called from the loop, not inlined into it. Inlined, the loop's body
+    # is a graph with a cycle, and whether oneDNN's max-pool gradient replaces TensorFlow's generic one (about
+    # 8 times slower on the blog CNN's first pooling) depends on where the rewrite pass happens to enter that
+    # cycle: the same code ran at 8,000 or at 12,500 image-steps/s from one process to the next. The step's
+    # own graph has no cycle, so its pooling gradients are oneDNN's every time; both kernels give the same bits.
     @tf.function(reduce_retracing=True, experimental_attributes={"_noinline": True})
     def step(params, kernel, bias, pre_activation, row):
         with tf.GradientTape() as tape:

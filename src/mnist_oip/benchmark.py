@@ -109,7 +109,7 @@ def project_precursor(cnn, layer, index, precursor_settings, step_size, batch_si
     """Seconds and scores of the project's precursor (the workflow's own code path)."""
     climb = ascent.LayerAscent(cnn, layer, step_size, precursor_settings.precision).map(index)
     first = patterns.coarse_patterns(np.arange(batch_size), precursor_settings.grid, precursor_settings.levels)
-    climb.run(patterns.upscale(first), 1)  # compile
+    climb.run(patterns.upscale(first), precursor_settings.steps)  # compile (JAX compiles per number of steps)
     path = Path(folder, f"{index}-{precursor_settings.precision}.npy")
     done = precursor.score_patterns(climb, precursor_settings, batch_size, path)
     return done.seconds, np.load(path)
@@ -354,14 +354,14 @@ def optimization_rate(project, cnn, layer, index, config, scoring, repeats=3):
     images = patterns.random_starts(batch, oip.scales, [oip.seed, index])
     climb, naive = project.map(index), NaiveAscent(cnn, layer, index, config.ascent.step_size)
     climbs = {"float32": lambda: climb.run(images, oip.steps), "naive": lambda: naive_climb(naive, images, oip.steps)}
-    climb.run(images, 2), naive_climb(naive, images, 2)  # compile
     seconds = {name: [] for name in climbs}
-    for _ in range(repeats):
+    for number in range(repeats + 1):  # the first turn compiles
         for name, run in climbs.items():
             start = time.perf_counter()
             run()
-            seconds[name].append(time.perf_counter() - start)
-    rate, naive_rate = (batch * oip.steps / statistics.median(seconds[name]) for name in climbs)
+            if number:
+                seconds[name].append(time.perf_counter() - start)
+    rate, naive_rate = (batch * oip.steps / statistics.median(seconds[name]) for name in ("float32", "naive"))
     return {"batch": batch, "image_steps_per_s": rate, "naive_image_steps_per_s": naive_rate,
             "speedup_float32_over_naive": rate / naive_rate,
             "fraction_of_scoring_rate": rate / scoring["image_steps_per_s"]}  # fmt: skip

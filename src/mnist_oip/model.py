@@ -232,7 +232,8 @@ def _image_conv(kernel, size, reads=None):
                 for j in range(width)
             )
 
-        return ops.conv(x[:, :rows_read, :columns_read], kernel, 1, "valid", "channels_last"), gradient
+        read = x if reads is None else x[:, :rows_read, :columns_read]
+        return ops.conv(read, kernel, 1, "valid", "channels_last"), gradient
 
     return convolve
 
