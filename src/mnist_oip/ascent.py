@@ -154,20 +154,14 @@ class LayerAscent:
         self.input_shape = tuple(cnn.input_shape[1:])
         self.unit = model.map_unit(cnn, layer_name)
         self.transforms = Transforms(style, self.input_shape) if style.transforms else None
-        body = model.layer_body(cnn, layer_name, precision, scale)
         backend = keras.backend.backend()
-        if backend == "tensorflow":
-            features = _tensorflow_features(body)
-            parts = _objective(features, self.unit, style, self.input_shape)
-            self._run, self._losses, self._run_function = _tensorflow_loop(*parts, float(step_size))
-            self._screen = _tensorflow_screen(features, self.unit, self.input_shape)
-        elif backend == "jax":
-            features = _jax_features(body)
-            parts = _objective(features, self.unit, style, self.input_shape)
-            self._run, self._losses, self._run_function = _jax_loop(*parts, float(step_size))
-            self._screen = _jax_screen(features, self.unit, self.input_shape)
-        else:
+        if backend not in _BACKENDS:
             raise NotImplementedError(f"no ascent step for the Keras backend {backend!r}; use tensorflow or jax")
+        features_of, loop, screen = _BACKENDS[backend]
+        features = features_of(model.layer_body(cnn, layer_name, precision, scale))
+        parts = _objective(features, self.unit, style, self.input_shape)
+        self._run, self._losses, self._run_function = loop(*parts, float(step_size))
+        self._screen = screen(features, self.unit, self.input_shape)
 
     @property
     def maps(self):
@@ -327,3 +321,9 @@ def _jax_loop(to_params, to_image, objective, step_size):
         lambda x, kernel, bias, pre: losses(*arrays(x, kernel, bias), bool(pre)),
         run,
     )
+
+
+_BACKENDS = {  # per Keras backend: (the body as a function of the image, the compiled loop, the screen)
+    "tensorflow": (_tensorflow_features, _tensorflow_loop, _tensorflow_screen),
+    "jax": (_jax_features, _jax_loop, _jax_screen),
+}

@@ -296,9 +296,9 @@ def main(argv=None):
         for index in args.maps:
             naive = NaiveAscent(cnn, layer, index, step_size)
             naive_precursor(naive, batch_size, grid, levels, 1, batch_size)  # compile
-            took, scores = naive_precursor(naive, count, grid, levels, steps, batch_size)
+            took, naive_scores = naive_precursor(naive, count, grid, levels, steps, batch_size)
             seconds["naive"].append(took)
-            scores = {"naive": scores}
+            scores = {"naive": naive_scores}
             for precision in ("float32", "bfloat16"):
                 run = dataclasses.replace(scoring, precision=precision)
                 took, scores[precision] = project_precursor(cnn, layer, index, run, step_size, batch_size, folder)

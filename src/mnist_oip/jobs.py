@@ -242,12 +242,12 @@ def optimize_oips(
     climbed = strategies.climb(chosen, images, map_ascent, rng)
     scoring_steps = Scoring.load(scoring).image_steps if start == "precursor" else 0
     n = len(images)
-    oips = scale.to_model(np.concatenate([climbed[s.name].images for s in chosen]))
+    starts, oips = scale.to_model(images), scale.to_model(np.concatenate([climbed[s.name].images for s in chosen]))
     probabilities = model.class_probabilities(loaded_model(cnn), oips)  # every strategy's OIPs in one call
     results = {}
     for k, strategy in enumerate(chosen):
         done, part = climbed[strategy.name], slice(k * n, (k + 1) * n)
-        result = StrategyResult(strategy.name, scale.to_model(images), oips[part], done.curve, done.warm_curve,
+        result = StrategyResult(strategy.name, starts, oips[part], done.curve, done.warm_curve,
                                 done.losses, probabilities[part].argmax(axis=1), probabilities[part].max(axis=1),
                                 done.seconds, n * strategy.steps + scoring_steps)  # fmt: skip
         results[strategy.name] = result
