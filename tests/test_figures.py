@@ -26,8 +26,10 @@ def one_map(index):
     return MapResult("conv3", index, {name: strategy(name, 1.0 + index) for name in names})
 
 
-def test_map_figures_drawn_in_threads_side_by_side(tmp_path):
+def test_map_figures_drawn_in_threads_side_by_side_are_those_drawn_alone(tmp_path):
     groups = {("random", 1): 0, ("random", 2): 0, ("precursor", 2): 1}
+    for i in range(4):
+        figures.map_figure(one_map(i), groups, tmp_path / f"alone{i}.png")
     threads = [
         threading.Thread(target=figures.map_figure, args=(one_map(i), groups, tmp_path / f"{i}.png")) for i in range(4)
     ]
@@ -35,10 +37,17 @@ def test_map_figures_drawn_in_threads_side_by_side(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    pictures = [matplotlib.image.imread(tmp_path / f"{i}.png") for i in range(4)]
-    for picture in pictures:
+    for i in range(4):
+        picture = matplotlib.image.imread(tmp_path / f"{i}.png")
         assert picture.shape[0] > picture.shape[1] > 200, "four strategies: two rows each, three columns"
-        assert picture[..., :3].std() > 0.1, "not blank"
+        np.testing.assert_array_equal(picture, matplotlib.image.imread(tmp_path / f"alone{i}.png"))
+    assert not np.array_equal(*(matplotlib.image.imread(tmp_path / f"{i}.png") for i in (0, 1))), "each its own map"
+
+
+def test_pattern_groups_beyond_26_get_letters_of_their_own():
+    labels = [figures.group_letters(group) for group in range(48)]  # a map with robust strategies: 48 OIPs
+    assert labels[:3] == ["A", "B", "C"] and labels[25:28] == ["Z", "AA", "AB"]
+    assert len(set(labels)) == 48
 
 
 def test_gallery_shows_found_maps_and_marks_the_others(tmp_path):

@@ -37,6 +37,16 @@ def mosaic(images, contrast=False):
     return np.hstack([part for image in shown for part in (image, spacer)][:-1])
 
 
+def group_letters(group):
+    """A pattern group's label: A to Z, then AA, AB, ... (a map may have more than 26 groups)."""
+    letters = ""
+    group += 1
+    while group:
+        group, rest = divmod(group - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def map_figure(result, groups, path, contrast=False, examples=None):
     """`map_figure_of` saved to `path`."""
     _save(map_figure_of(result, groups, contrast, examples), path)
@@ -61,7 +71,7 @@ def map_figure_of(result, groups, contrast=False, examples=None):
         labels = []
         for c, (loss, read, p) in enumerate(zip(run.losses, run.classes, run.confidences)):
             group = groups.get((run.name, c))
-            letter = "" if group is None else f" {chr(ord('A') + group % 26)}"
+            letter = "" if group is None else f" {group_letters(group)}"
             labels.append(f"{loss:.3g}{letter}\n→{read} {p:.2f}")
         rows.append((None, run.oips, labels))
     columns = max(len(images) for _, images, _ in rows)
