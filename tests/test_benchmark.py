@@ -1,6 +1,7 @@
 """The benchmark: FLOPs counted from the shapes each model computes, and the whole script on a tiny run."""
 
 import dataclasses
+import shutil
 
 import keras
 import numpy as np
@@ -85,3 +86,25 @@ def test_explanations_time_each_added_step_against_the_run(tiny_run, tmp_path):
     wall = max(end for _, end in intervals) - min(start for start, _ in intervals)
     assert figures["run_wall_seconds"] == pytest.approx(wall), "the run's wall time, from its jobs' logs"
     assert 0 < figures["added_share_of_run"] < 1
+    without = tmp_path / "without_examples"  # a run with no data set has no examples to time
+    shutil.copytree(tiny_run / "results", without)
+    for examples in without.rglob("examples.npz"):
+        examples.unlink()
+    benchmark.main(["--config", str(TINY), "--explanations", "--workflow", str(without), "--out", str(out)])
+    assert storage.load_json(out)["seconds"]["examples_in_map_figures"] == 0
+
+
+def test_the_naive_reference_scores_a_colour_model_of_another_size_as_the_project_does(tmp_path):
+    inputs = keras.Input((20, 24, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="first")(inputs)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(6, 3, activation="relu", name="second")(x)
+    cnn = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(x)))
+    precursor = dataclasses.replace(settings.load(settings.read_config(TINY)).precursor, strategy="exhaustive")
+    _, project = benchmark.project_precursor(cnn, "second", 2, precursor, 0.01, 8, tmp_path)
+    naive = benchmark.NaiveAscent(cnn, "second", 2, 0.01)
+    _, scores = benchmark.naive_precursor(naive, precursor.count, precursor.grid, precursor.levels, precursor.steps, 8)
+    np.testing.assert_allclose(scores, project, rtol=1e-4, atol=1e-5)
+    assert benchmark.optimization_rate(ascent.LayerAscent(cnn, "second", 0.01), cnn, "second", 2,
+                                       settings.load(settings.read_config(TINY)), {"image_steps_per_s": 1.0},
+                                       repeats=1)["image_steps_per_s"] > 0  # fmt: skip

@@ -49,7 +49,7 @@ def conv_flops(chain, shape=None):
 
 def naive_map_model(cnn, layer, index):
     body = keras.Model(cnn.input, cnn.get_layer(layer).output)
-    inputs = keras.Input((28, 28, 1))
+    inputs = keras.Input(cnn.input_shape[1:])
     return keras.Model(inputs, body(inputs)[..., index : index + 1])
 
 
@@ -59,6 +59,7 @@ class NaiveAscent:
 
     def __init__(self, cnn, layer, index, step_size):
         net = naive_map_model(cnn, layer, index)
+        self.input_shape = cnn.input_shape[1:]
         if keras.backend.backend() == "jax":
             import jax
             import jax.numpy as jnp
@@ -96,11 +97,12 @@ def naive_climb(naive, images, steps):
 
 def naive_precursor(naive, count, grid, levels, steps, batch_size):
     """Seconds and scores (each pattern's loss after `steps` steps) of scoring `count` patterns the naive way."""
+    shape = naive.input_shape
     scores = np.empty(count, np.float32)
     start = time.perf_counter()
     for first in range(0, count, batch_size):
         indices = np.arange(first, min(first + batch_size, count))
-        climbed = naive_climb(naive, patterns.upscale(patterns.coarse_patterns(indices, grid, levels)), steps)
+        climbed = naive_climb(naive, patterns.upscale(patterns.coarse_patterns(indices, grid, levels), shape), steps)
         scores[indices] = np.asarray(naive.losses(climbed))
     return time.perf_counter() - start, scores
 
@@ -109,7 +111,7 @@ def project_precursor(cnn, layer, index, precursor_settings, step_size, batch_si
     """Seconds and scores of the project's precursor (the workflow's own code path)."""
     climb = ascent.LayerAscent(cnn, layer, step_size, precursor_settings.precision).map(index)
     first = patterns.coarse_patterns(np.arange(batch_size), precursor_settings.grid, precursor_settings.levels)
-    climb.run(patterns.upscale(first), precursor_settings.steps)  # compile (JAX compiles per number of steps)
+    climb.run(patterns.upscale(first, climb.input_shape), precursor_settings.steps)  # compile (JAX compiles per number of steps)
     path = Path(folder, f"{index}-{precursor_settings.precision}.npy")
     done = precursor.score_patterns(climb, precursor_settings, batch_size, path)
     return done.seconds, np.load(path)
@@ -201,10 +203,11 @@ def explanation_seconds(results, wall_seconds, examples, sample=8):
     run = paths.Results(results)
     cnn = model.load_model(run(paths.CNN))
     maps = run.maps()
+    with_examples = sorted({layer for layer, _ in maps if run(paths.EXAMPLES, layer=layer).exists()})
     timed = {}
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        for layer in sorted({layer for layer, _ in maps if run(paths.EXAMPLES, layer=layer).exists()}):
+        for layer in with_examples:
             jobs.find_examples(cnn=run(paths.CNN), layer=layer, examples=examples, out_examples=Path(folder, "examples.npz"),
                                arrays=run(paths.ARRAYS), info=run(paths.PROVENANCE))  # fmt: skip
         timed["find_examples"] = time.perf_counter() - start
@@ -215,14 +218,16 @@ def explanation_seconds(results, wall_seconds, examples, sample=8):
             for strategy in result.strategies.values():
                 model.class_probabilities(cnn, strategy.oips)
         timed["read_oip_classes"] = time.perf_counter() - start
-        layers = {layer: LayerExamples.load(run(paths.EXAMPLES, layer=layer)) for layer, _ in maps}
+        layers = {layer: LayerExamples.load(run(paths.EXAMPLES, layer=layer)) for layer in with_examples}
+        explained = [result for result in loaded if result.layer in layers]
         drawn = {True: 0.0, False: 0.0}
-        for (layer, _), result in list(zip(maps, loaded))[:sample]:
-            for with_examples in (False, True):
+        for result in explained[:sample]:
+            for shown in (False, True):
                 start = time.perf_counter()
-                fig.map_figure(result, {}, Path(folder, "map.png"), examples=layers[layer] if with_examples else None)
-                drawn[with_examples] += time.perf_counter() - start
-        timed["examples_in_map_figures"] = (drawn[True] - drawn[False]) * len(maps) / min(sample, len(maps))
+                fig.map_figure(result, {}, Path(folder, "map.png"), examples=layers[result.layer] if shown else None)
+                drawn[shown] += time.perf_counter() - start
+        drawn_maps = min(sample, len(explained)) or 1
+        timed["examples_in_map_figures"] = (drawn[True] - drawn[False]) * len(explained) / drawn_maps
         start = time.perf_counter()
         for found in layers.values():
             fig.class_profiles(found, {}, Path(folder, "classes.png"))
@@ -351,7 +356,7 @@ def optimization_rate(project, cnn, layer, index, config, scoring, repeats=3):
     medians of `repeats`) and against the scoring's rate."""
     oip = config.oip
     batch = 2 * oip.random_starts if oip.warm_start == "pre_relu" else oip.random_starts
-    images = patterns.random_starts(batch, oip.scales, [oip.seed, index])
+    images = patterns.random_starts(batch, oip.scales, [oip.seed, index], cnn.input_shape[1:])
     climb, naive = project.map(index), NaiveAscent(cnn, layer, index, config.ascent.step_size)
     climbs = {"float32": lambda: climb.run(images, oip.steps), "naive": lambda: naive_climb(naive, images, oip.steps)}
     seconds = {name: [] for name in climbs}
