@@ -111,7 +111,7 @@ def project_precursor(cnn, layer, index, precursor_settings, step_size, batch_si
     """Seconds and scores of the project's precursor (the workflow's own code path)."""
     climb = ascent.LayerAscent(cnn, layer, step_size, precursor_settings.precision).map(index)
     first = patterns.coarse_patterns(np.arange(batch_size), precursor_settings.grid, precursor_settings.levels)
-    climb.run(patterns.upscale(first, climb.input_shape), precursor_settings.steps)  # compile (JAX compiles per number of steps)
+    climb.run(patterns.upscale(first, climb.input_shape), precursor_settings.steps)  # compile (JAX: per step count)
     path = Path(folder, f"{index}-{precursor_settings.precision}.npy")
     done = precursor.score_patterns(climb, precursor_settings, batch_size, path)
     return done.seconds, np.load(path)
