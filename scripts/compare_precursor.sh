@@ -14,11 +14,12 @@ files() {  # the finished run's files named by mnist_oip.paths (one definition o
     "$python" - "$run" "$@" <<'PYTHON'
 import sys
 from mnist_oip import paths
+from mnist_oip.strategies import PRECURSOR
 run = paths.Results(f"{sys.argv[1]}/{paths.RESULTS}")
 if sys.argv[2] == "model":
     print(run(paths.CNN))
 else:  # every map's precursor result, as the workflow's targets
-    print(*(paths.in_results(paths.START_RESULT).format(layer=layer, map=index, start="precursor") for layer, index in run.maps()))
+    print(*(paths.in_results(paths.START_RESULT).format(layer=layer, map=index, start=PRECURSOR) for layer, index in run.maps()))
 PYTHON
 }
 cat > exhaustive.yaml <<YAML

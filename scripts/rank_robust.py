@@ -7,21 +7,23 @@ random_robust's and precursor_robust's.
     python scripts/rank_robust.py SUMMARY.json...
 """
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.stats
 
-ROBUST = ("random_robust", "precursor_robust")
+from mnist_oip.strategies import ROBUST_SUFFIX, START_KINDS
+from mnist_oip.summary import LayerSummary
+
+ROBUST = tuple(kind + ROBUST_SUFFIX for kind in START_KINDS)
 HIGHER_FIRST = {"distance_from_best_digit": False, "robustness": True, "class_agreement": True, "blend_wins": True}
 
 
 def figures(path):
-    summary = json.loads(Path(path).read_text())
-    faithful = {row["strategy"]: row for row in summary["faithfulness"]}
-    compared = {row["strategy"]: row for row in summary["comparison"]}
+    summary = LayerSummary.load(path)
+    faithful = {row["strategy"]: row for row in summary.faithfulness}
+    compared = {row["strategy"]: row for row in summary.comparison}
     pair = [faithful[name] for name in ROBUST]
     return {
         "maps_with_oip": np.mean([row["maps_with_oip"] for row in pair]),

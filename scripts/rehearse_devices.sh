@@ -26,6 +26,7 @@ import json
 import numpy as np
 
 from mnist_oip import paths
+from mnist_oip.strategies import PRECURSOR, RANDOM
 
 for devices in (1, 2):
     figures = json.load(open(f"benchmark-{devices}.json"))
@@ -43,7 +44,7 @@ def arrays(run, template, start):
 
 
 one, two = paths.Results("devices1/results"), paths.Results("devices2/results")
-files = [(paths.SCORES, "precursor"), (paths.START_RESULT, "precursor"), (paths.START_RESULT, "random")]
+files = [(paths.SCORES, PRECURSOR), (paths.START_RESULT, PRECURSOR), (paths.START_RESULT, RANDOM)]
 pairs = [pair for t, s in files for pair in zip(arrays(one, t, s), arrays(two, t, s))]
 same = all(np.array_equal(a, b, equal_nan=True) for a, b in pairs)  # NaN: a pattern halving dropped
 print("scores, starts and OIPs the same bits on 1 and 2 devices:", same)

@@ -22,8 +22,12 @@ variant() {  # a name, then key=value settings laid over the base below
   for key in "${!robust[@]}"; do printf '  %s: %s\n' "$key" "${robust[$key]}" >> "$folder/$name.yaml"; done
   "$python" -m snakemake -s "$root/Snakefile" --cores 2 --resources gpu=1 --directory "$folder/work" \
     --configfile "$folder/maps.yaml" "$folder/$name.yaml" > "$folder/$name.log" 2>&1
-  cp "$folder/work/results/maps/conv3/summary.json" "$folder/$name.json"
-  cp "$folder/work/results/maps/conv3/strategies.png" "$folder/$name.png"
+  cp "$(layer_file LAYER_SUMMARY)" "$folder/$name.json"
+  cp "$(layer_file STRATEGY_GALLERY)" "$folder/$name.png"
+}
+layer_file() {  # a file of conv3 in the workflow folder, as mnist_oip.paths names it
+  "$python" -c 'import sys; from mnist_oip import paths; print(paths.Results(sys.argv[1])(getattr(paths, sys.argv[2]), layer="conv3"))' \
+    "$folder/work/results" "$1"
 }
 variant transforms
 variant jitter1 jitter=1 scale=0.05 rotate=5

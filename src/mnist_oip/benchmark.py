@@ -26,6 +26,7 @@ import numpy as np
 
 from . import ascent, model, paths, patterns, precursor, selection, settings, storage
 from .results import Scoring, Screen, StartResult
+from .strategies import PRECURSOR
 
 
 def conv_flops(chain, shape=None):
@@ -257,7 +258,7 @@ def _job_compute(run, rule, wildcards, job_seconds):
         return scoring.seconds, scoring.image_steps
     if rule in paths.OPTIMIZE_FILES:
         figures = StartResult.load_figures(run(paths.OPTIMIZE_FILES[rule][1], **wildcards))
-        scoring = Scoring.load(run(paths.SCORING, **wildcards)).image_steps if wildcards["start"] == "precursor" else 0
+        scoring = Scoring.load(run(paths.SCORING, **wildcards)).image_steps if wildcards["start"] == PRECURSOR else 0
         return sum(f["seconds"] for f in figures.values()), sum(f["image_steps"] - scoring for f in figures.values())
     if rule == "screen_patterns":
         return Screen.load(run(paths.SCREEN, **wildcards)).seconds, 0

@@ -1,4 +1,5 @@
-"""Run one stage for one map without Snakemake, with the settings of the default config (or --config over it).
+"""Stages of one map, and analyses across runs, without Snakemake, with the settings of the default config
+(or --config over it).
 
 mnist-oip score    --model results/model/cnn.keras --map 5 --out scores.npy   (its record: scoring.json beside)
 mnist-oip select   --scores scores.npy --out seeds.npz

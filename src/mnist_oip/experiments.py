@@ -5,9 +5,9 @@ import numpy as np
 
 from . import paths, storage
 from .results import Scoring, Seeds, StartResult
-from .strategies import WARM_SUFFIX
+from .strategies import PRECURSOR, WARM_SUFFIX
 
-STRATEGY_OF = {"": "precursor", WARM_SUFFIX: "precursor" + WARM_SUFFIX}  # the precursor's strategies, by suffix
+STRATEGY_OF = {"": PRECURSOR, WARM_SUFFIX: PRECURSOR + WARM_SUFFIX}  # the precursor's strategies, by suffix
 IMPROVED = 1.05  # a finer search improves a map where its best loss is at least this factor above the default's
 
 
@@ -17,7 +17,7 @@ def precursor_maps(results):
     found = {}
     for layer, index in run.maps():
         wildcards = {"layer": layer, "map": index}
-        if run(paths.START_SUMMARY, start="precursor", **wildcards).exists():
+        if run(paths.START_SUMMARY, start=PRECURSOR, **wildcards).exists():
             found[(layer, index)] = wildcards
     return found
 
@@ -35,7 +35,7 @@ def compare_precursor(exhaustive, other):
     for key, wildcards in precursor_maps(exhaustive).items():
         if key not in theirs:
             continue
-        a, b = (StartResult.load(run(paths.START_RESULT, start="precursor", **wildcards)) for run in runs)
+        a, b = (StartResult.load(run(paths.START_RESULT, start=PRECURSOR, **wildcards)) for run in runs)
         seeds_a, seeds_b = (Seeds.load(run(paths.SEEDS, **wildcards)) for run in runs)
         scoring_a, scoring_b = (Scoring.load(run(paths.SCORING, **wildcards)) for run in runs)
         _check_same_patterns(paths.MAP.format(**wildcards), exhaustive, scoring_a, other, scoring_b)
@@ -45,12 +45,11 @@ def compare_precursor(exhaustive, other):
             "seeds_kept": len(set(seeds_a.indices.tolist()) & set(seeds_b.indices.tolist())),
             "activated": bool((seeds_a.scores > 0).any()),
         }
-        for name in ("precursor", "precursor_warm"):
+        for suffix, name in STRATEGY_OF.items():
             if name in a.strategies and name in b.strategies:
-                suffix = name.removeprefix("precursor")
                 row[f"best_loss_exhaustive{suffix}"] = a.strategies[name].best_loss
                 row[f"best_loss_other{suffix}"] = b.strategies[name].best_loss
-        row["image_steps_ratio"] = b.strategies["precursor"].image_steps / a.strategies["precursor"].image_steps
+        row["image_steps_ratio"] = b.strategies[PRECURSOR].image_steps / a.strategies[PRECURSOR].image_steps
         row["scoring_image_steps_ratio"] = scoring_b.image_steps / scoring_a.image_steps
         rows.append(row)
     if not rows:
@@ -66,7 +65,7 @@ def compare_precursor(exhaustive, other):
         "min_seeds_kept": int(min(kept)),
         "maps_with_all_seeds_kept": int(sum(r["seeds_kept"] == r["seeds"] for r in activated)),
     }
-    for suffix in ("", "_warm"):
+    for suffix in STRATEGY_OF:
         diff = [r[f"best_loss_other{suffix}"] - r[f"best_loss_exhaustive{suffix}"] for r in rows
                 if f"best_loss_other{suffix}" in r]  # fmt: skip
         if diff:
@@ -120,9 +119,9 @@ def compare_searches(runs):
     for key in common:
         row = {"layer": key[0], "map": key[1]}
         for label, found in zip(labels, results):
-            result = StartResult.load(found(paths.START_RESULT, start="precursor", **maps[0][key]))
+            result = StartResult.load(found(paths.START_RESULT, start=PRECURSOR, **maps[0][key]))
             for name, strategy in result.strategies.items():
-                suffix = name.removeprefix("precursor")
+                suffix = name.removeprefix(PRECURSOR)
                 row[f"{label}{suffix} best_loss"] = strategy.best_loss
                 images[(key, label, suffix)] = strategy.oips[strategy.best]
         rows.append(row)

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import backend, data, faults, storage
 from .results import Faithfulness, LayerExamples, MapResult, Scoring, Screen, Seeds, StartResult, StrategyResult
-from .strategies import ROBUST_SUFFIX
+from .strategies import PRECURSOR, RANDOM, ROBUST_SUFFIX
 
 log = storage.LOGGER.info
 _cache_lock = threading.Lock()
@@ -210,7 +210,7 @@ def starts_of(start, *, map_index, oip, shape, seeds=None):
     """The start images of a start kind: random multi-scale starts, or the precursor's seeds upscaled."""
     from . import patterns
 
-    if start == "random":
+    if start == RANDOM:
         return patterns.random_starts(oip.random_starts, oip.scales, [oip.seed, map_index], shape)
     return patterns.upscale(Seeds.load(seeds).coarse, shape)
 
@@ -240,7 +240,7 @@ def optimize_oips(
     chosen = strategies.of_job(start, oip, robust)
     rng = np.random.default_rng([robust.seed, map_index, strategies.START_KINDS.index(start)]) if robust else None
     climbed = strategies.climb(chosen, images, map_ascent, rng)
-    scoring_steps = Scoring.load(scoring).image_steps if start == "precursor" else 0
+    scoring_steps = Scoring.load(scoring).image_steps if start == PRECURSOR else 0
     n = len(images)
     starts, oips = scale.to_model(images), scale.to_model(np.concatenate([climbed[s.name].images for s in chosen]))
     probabilities = model.class_probabilities(loaded_model(cnn), oips)  # every strategy's OIPs in one call

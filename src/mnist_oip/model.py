@@ -1,4 +1,5 @@
-"""The blog's CNN: build, train, load, and cut out one feature map as its own small model."""
+"""The blog's CNN (build, train) and any saved model (load, check); the body up to a conv layer
+(`layer_body`) and what its maps pass on (`MapUnit`); class probabilities and map activations."""
 
 import dataclasses
 import weakref

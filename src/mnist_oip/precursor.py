@@ -49,7 +49,7 @@ def _steps_to_go(steps, done):
     return steps - done if steps >= done else steps
 
 
-def survivor_bytes(count, precursor, image_shape=patterns.SHAPE):
+def survivor_bytes(count, precursor, image_shape):
     """Memory that holds the images of the patterns going on to the next round, at most (twice the largest
     round after the first: the running top keeps up to that many before it prunes)."""
     plan = rounds(count, precursor)

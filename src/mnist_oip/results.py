@@ -22,7 +22,8 @@ ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses", "classes", "confi
 class Scoring:
     """What scoring a map's precursor patterns did: patterns (`levels` on a `grid`), ascent steps summed over
     patterns, seconds, and the objective it climbed: the map's activation, or its pre-activation where no
-    pattern activates it."""
+    pattern activates it. Records of runs made before grid and levels were recorded load with None there,
+    and the comparisons name their patterns by count (`experiments.search_label`)."""
 
     strategy: str
     patterns: int

@@ -293,7 +293,7 @@ class Settings:
 
 
 def section(cls, values):
-    """A section's settings object from its plain dict (as Snakemake hands a rule its params)."""
+    """A section's settings object from its plain dict, as the config has it."""
     return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
 
 
@@ -323,7 +323,7 @@ def load(config, schema_path=SCHEMA):
     _check_input_scale(settings)
     _check_scales(settings)
     _check_shift(settings)
-    check_precursor(settings.precursor, settings.architecture.input_shape)
+    _check_precursor(settings.precursor, settings.architecture.input_shape)
     return settings
 
 
@@ -616,8 +616,10 @@ def _check_maps(settings):
         )
 
 
-def check_precursor(precursor, image_shape=architecture.BLOG_INPUT):
-    """Refuse a pattern count that would not fit, with the count and a hint; return the count."""
+def _check_precursor(precursor, image_shape):
+    """Refuse a precursor the machine or halving cannot carry, naming what to change: halving_keep shares that
+    do not match its rounds, more patterns than allowed, survivors' images over the memory allowed, a round
+    before the last with as many steps as the last, and more seeds than reach the last round."""
     from .precursor import rounds, survivor_bytes  # numpy only
 
     count = precursor.count
@@ -655,4 +657,3 @@ def check_precursor(precursor, image_shape=architecture.BLOG_INPUT):
             f"precursor.keep: {precursor.keep} seeds asked for, but only {survivors} of the {count} patterns "
             f"reach the last round{hint}"
         )
-    return count

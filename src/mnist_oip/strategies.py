@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 START_KINDS = ("random", "precursor")  # random multi-scale starts (the blog's baseline) | the precursor's seeds
+RANDOM, PRECURSOR = START_KINDS
 WARM_SUFFIX = "_warm"
 ROBUST_SUFFIX = "_robust"
 NAMES = (*START_KINDS, *(s + WARM_SUFFIX for s in START_KINDS), *(s + ROBUST_SUFFIX for s in START_KINDS))  # tables

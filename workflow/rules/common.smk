@@ -10,7 +10,7 @@ from snakemake.utils import min_version
 sys.path.insert(0, f"{workflow.basedir}/src")
 
 from mnist_oip import backend, data, jobs, paths, settings, storage
-from mnist_oip.strategies import START_KINDS
+from mnist_oip.strategies import PRECURSOR, START_KINDS
 from mnist_oip.storage import check_folder
 
 min_version("9.0")
@@ -63,7 +63,7 @@ def params_of(name, leave_out=()):
 def oip_params(wildcards):
     """The oip settings a start kind reads: precursor seeds do not read the random starts' keys, and without
     the warm start nothing reads its steps."""
-    unread = ["random"] if wildcards.start == "precursor" else []
+    unread = ["random"] if wildcards.start == PRECURSOR else []
     unread += ["warm"] if SETTINGS.oip.warm_start == "none" else []
     return params_of("oip", leave_out=unread)
 
@@ -85,7 +85,7 @@ def run_job(job, input, output, wildcards, log, **settings):
 
 def precursor_inputs(wildcards):
     """Seeds and the scoring's record for precursor starts; random starts need neither."""
-    if wildcards.start != "precursor":
+    if wildcards.start != PRECURSOR:
         return {}
     return {
         "seeds": rules.select_seeds.output.seeds,
