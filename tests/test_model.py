@@ -230,3 +230,68 @@ def test_a_conv_without_bias_climbs(tmp_path):
     climb = ascent.LayerAscent(cnn, "c1", 0.05)
     _, curve, final = climb.map(2).run(patterns.random_starts(3, [28, 7], seed=1), 5)
     assert curve.shape == (5, 3) and np.isfinite(final).all()
+
+
+def users_cnn():
+    """Shapes the map unit must see through: BatchNormalization, Dropout, then a ReLU layer; the same tensor
+    added to itself; a grouped conv, a linear Activation, then a ReLU."""
+    keras.utils.set_random_seed(6)
+    inputs = keras.Input((20, 20, 2))
+    x = keras.layers.Conv2D(4, 3, use_bias=False, name="c1")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.ReLU(name="relu")(keras.layers.Dropout(0.3)(x))
+    x = keras.layers.Add()([x, x])
+    x = keras.layers.Conv2D(6, 3, groups=2, name="grouped")(x)
+    x = keras.layers.Activation("relu", name="act")(keras.layers.Activation("linear")(x))
+    cnn = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(x)))
+    rng = np.random.default_rng(1)
+    cnn.get_layer("bn").set_weights([rng.uniform(0.5, 2, 4), rng.normal(size=4), rng.normal(size=4),
+                                     rng.uniform(0.5, 2, 4)])  # fmt: skip
+    return cnn
+
+
+@pytest.mark.parametrize("layer, passed_on", [("c1", "relu"), ("grouped", "act")])
+def test_a_map_sees_past_dropout_and_linear_layers_and_a_grouped_conv_splits_into_maps(layer, passed_on):
+    cnn = users_cnn()
+    unit = model.map_unit(cnn, layer)
+    assert unit.layers[-1] == passed_on and unit.activation.name == passed_on
+    images = np.random.default_rng(2).normal(size=(3, 20, 20, 2)).astype("float32")
+    features = model.layer_body(cnn, layer)(images)
+    expected = keras.ops.convert_to_numpy(keras.Model(cnn.inputs, cnn.get_layer(passed_on).output)(images))
+    for index in range(unit.maps):
+        out = keras.ops.convert_to_numpy(unit.output(features, *unit.map_filter(index)))
+        np.testing.assert_allclose(out, expected[:, : out.shape[1], : out.shape[2], index : index + 1], atol=1e-5)
+    pre = keras.ops.convert_to_numpy(unit.output(features, unit.kernel, unit.bias, pre_activation=True))
+    assert (pre < 0).any() and (expected >= 0).all(), "the activation climbed is the ReLU's, not the value before"
+
+
+def test_a_mixed_float16_model_climbs_in_float32():
+    from mnist_oip import ascent
+
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        inputs = keras.Input((16, 16, 1))
+        x = keras.layers.ReLU(name="relu")(keras.layers.Conv2D(4, 3, name="c1")(inputs))
+        cnn = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    finally:
+        keras.config.set_dtype_policy(policy)
+    images = patterns.random_starts(2, [16, 4], seed=3, shape=(16, 16, 1))
+    climb = ascent.LayerAscent(cnn, "c1", 0.05).map(1)
+    _, curve, final = climb.run(images, 3)
+    assert curve.dtype == np.float32 and np.isfinite(final).all()
+    own = keras.ops.convert_to_numpy(keras.Model(cnn.inputs, cnn.get_layer("relu").output)(images))
+    np.testing.assert_allclose(climb.losses(images), own[..., 1].mean(axis=(1, 2)), rtol=2e-3, atol=1e-3)
+
+
+def test_a_prelu_after_the_map_and_integer_images_into_a_branch_are_named():
+    inputs = keras.Input((12, 12, 1))
+    x = keras.layers.PReLU(name="slopes")(keras.layers.Conv2D(3, 3, name="c1")(inputs))
+    with pytest.raises(model.ModelError, match="PReLU 'slopes'"):
+        model.map_unit(keras.Model(inputs, x), "c1")
+    inputs = keras.Input((12, 12, 1), dtype="uint8")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Add()([x, keras.layers.Conv2D(1, 3, padding="same")(x)])
+    x = keras.layers.Conv2D(3, 3, name="after")(x)
+    with pytest.raises(model.ModelError, match="uint8 images"):
+        model.layer_body(keras.Model(inputs, x), "after")

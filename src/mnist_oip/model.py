@@ -158,6 +158,12 @@ def layer_body(model, layer_name, precision="float32", scale=None):
     if not _is_chain(model, chain + [target]):  # branches (a residual sum, say): the model's own graph up to the layer
         if precision != "float32":
             raise ModelError(f"precision {precision}: the layers before {layer_name!r} branch; only float32 here")
+        dtype = keras.backend.standardize_dtype(model.inputs[0].dtype)
+        if not dtype.startswith(("float", "bfloat")):
+            raise ModelError(
+                f"the layers before {layer_name!r} branch, and the model takes {dtype} images, which no gradient "
+                "passes: save it with a float32 input (keras.Input(..., dtype='float32'))"
+            )
         up_to_layer = keras.Model(model.inputs, target.input, name=f"{layer_name}_graph")
         return keras.Model(inputs, up_to_layer(x), name=f"{layer_name}_input")
     used = _used_input_extent(chain + [target], target.output.shape[1:3])
@@ -252,13 +258,24 @@ def conv_weights(conv):
 
 
 ELEMENTWISE = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)
+# Layers that pass their input on unchanged at inference, where the ascent runs the model.
+AT_INFERENCE_IDENTITY = (
+    keras.layers.Dropout,  # SpatialDropout too
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.AlphaDropout,
+    keras.layers.ActivityRegularization,
+    keras.layers.Identity,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class MapUnit:
     """What the maps of a conv layer pass on: the convolution, a BatchNormalization right after it folded into
     its kernel and bias, and the non-linearity that follows, the conv's own or an activation layer right after
-    it (`layers`: the layers it covers). Its pre-activation is the value before that non-linearity."""
+    it, computed in float32 (`layers`: the layers it covers, with any that pass their input on unchanged at
+    inference, like Dropout). Its pre-activation is the value before that non-linearity. A grouped conv's
+    kernel is spread over all its input channels, zeros where a group does not read."""
 
     conv: object
     kernel: np.ndarray  # (height, width, channels, maps)
@@ -292,22 +309,51 @@ def map_unit(model, layer_name):
     """The `MapUnit` of the conv layer `layer_name` of `model`."""
     conv = conv_layer(model, layer_name)
     kernel, bias = conv_weights(conv)
-    layers, activation, after = [conv.name], conv.activation, _next_layer(conv)
+    if conv.groups > 1:
+        kernel = _ungrouped(kernel, conv.groups)
+    layers, activation = [conv.name], conv.activation
     if activation is keras.activations.linear:
+        after = _next_layer(conv, layers)
         if isinstance(after, keras.layers.BatchNormalization) and after.axis in (-1, 3):
             kernel, bias = _folded(after, kernel, bias)
             layers.append(after.name)
-            after = _next_layer(after)
+            after = _next_layer(after, layers)
         if isinstance(after, ELEMENTWISE):
-            activation = after
+            activation = after if after.compute_dtype == "float32" else _with_policy(after, "float32")
             layers.append(after.name)
+        elif isinstance(after, keras.layers.PReLU):
+            raise ModelError(
+                f"layer {layer_name!r}: its maps pass through the PReLU {after.name!r}, whose slopes differ per map "
+                "and place; the ascent takes an activation layer that treats every value alike (ReLU, LeakyReLU, "
+                "ELU, Activation)"
+            )
     return MapUnit(conv, kernel, bias, activation, tuple(layers))
 
 
-def _next_layer(layer):
-    """The one layer that takes `layer`'s output, or None where none or several do."""
+def _ungrouped(kernel, groups):
+    """A grouped conv's kernel (h, w, channels / groups, maps) as the plain kernel (h, w, channels, maps) of
+    the same convolution: each group's maps read its own channels, zeros elsewhere."""
+    height, width, per_group, maps = kernel.shape
+    plain = np.zeros((height, width, per_group * groups, maps), kernel.dtype)
+    out = maps // groups
+    for g in range(groups):
+        plain[:, :, g * per_group : (g + 1) * per_group, g * out : (g + 1) * out] = kernel[..., g * out : (g + 1) * out]
+    return plain
+
+
+def _next_layer(layer, passed=None):
+    """The one layer that takes `layer`'s output, or None where none or several do; past the layers that pass
+    their input on unchanged at inference (`AT_INFERENCE_IDENTITY`, a linear Activation), whose names go to
+    `passed`."""
     consumers = {node.operation for node in layer._outbound_nodes}
-    return consumers.pop() if len(consumers) == 1 else None
+    after = consumers.pop() if len(consumers) == 1 else None
+    unchanged = isinstance(after, AT_INFERENCE_IDENTITY) or (
+        isinstance(after, keras.layers.Activation) and after.activation is keras.activations.linear
+    )
+    if unchanged and passed is not None:
+        passed.append(after.name)
+        return _next_layer(after, passed)
+    return after
 
 
 def _folded(norm, kernel, bias):
@@ -338,7 +384,8 @@ def _takes_previous(model):
         flags = {}
         for before, layer in zip([None, *layers], layers):
             sources = {node.operation for node in layer._inbound_nodes for node in node.parent_nodes}
-            flags[layer.name] = len(layer._inbound_nodes) == 1 and (before is None or sources == {before})
+            one_input = len(layer._inbound_nodes) == 1 and len(layer._inbound_nodes[0].input_tensors) == 1
+            flags[layer.name] = one_input and (before is None or sources == {before})
         _TAKES_PREVIOUS[model] = flags
     return _TAKES_PREVIOUS[model]
 
