@@ -89,8 +89,8 @@ def test_embedded_split_is_stratified_and_seeded():
     other = data.load("embedded", test_fraction=0.2, seed=6)
     assert not np.array_equal(other[0], x_train)
     info = data.describe("embedded", x_train, y_train, x_test, y_test)
-    assert info["train_per_class"] == [400] * 10 and 0.05 < info["mean"] < 0.25 and 0.2 < info["std"] < 0.45
-    standardized = data.standardize(x_train, info["mean"], info["std"])
+    assert info.train_per_class == [400] * 10 and 0.05 < info.mean < 0.25 and 0.2 < info.std < 0.45
+    standardized = data.standardize(x_train, info.mean, info.std)
     assert standardized.shape == (4000, 28, 28, 1)
     assert abs(standardized.mean()) < 1e-3 and abs(standardized.std() - 1) < 1e-3
 

@@ -58,7 +58,7 @@ def test_gallery_shows_found_maps_and_marks_the_others(tmp_path):
         BestOip(1, image, 0.0, False, 3, 0.9),
         BestOip(2, image, 1.0, True, 1, 0.5),
     ]
-    figures.gallery("conv3", best, tmp_path / "gallery.png", columns=3)
+    figures.gallery("conv3", best, tmp_path / "gallery.png", contrast=False, columns=3)
     picture = matplotlib.image.imread(tmp_path / "gallery.png")[..., :3].mean(axis=2)
     tiles = picture[picture.shape[0] // 2 :]  # below the titles: the three tiles, dark where drawn
     drawn = np.flatnonzero((tiles < 0.1).any(axis=0))
@@ -139,6 +139,6 @@ def test_a_map_figure_of_wide_images_shows_every_image_with_its_own_caption():
 def test_a_gallery_of_two_maps_is_as_wide_as_two_maps(tmp_path):
     image = np.random.default_rng(1).normal(size=(28, 28, 1))
     figures.gallery("conv3", [BestOip(0, image, 2.5, True, 3, 0.9), BestOip(5, image, 1.0, True, 1, 0.5)],
-                    tmp_path / "two.png", columns=16)  # fmt: skip
+                    tmp_path / "two.png", contrast=False, columns=16)  # fmt: skip
     picture = matplotlib.image.imread(tmp_path / "two.png")
     assert picture.shape[1] < 700, "two thumbnails and the title, not a row of sixteen (1,400 px)"

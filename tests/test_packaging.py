@@ -45,3 +45,23 @@ def test_the_wheel_ships_config_and_schema_and_runs_a_stage(installed, tmp_path)
     done = run_installed(installed, tmp_path, "select", "--scores", "scores.npy", "--out", "seeds.npz")
     assert done.returncode == 0, done.stderr[-2000:]
     assert np.load(tmp_path / "seeds.npz")["indices"].tolist() == list(range(3**9 - 1, 3**9 - 9, -1))
+
+
+def test_the_conda_environment_installs_the_requirements_and_the_package(tmp_path):
+    """conda runs the environment's pip list as a requirements file beside it; pip, dry, does the same here."""
+    import yaml
+
+    for name in ("envs", "src"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("requirements.txt", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    env = yaml.safe_load((tmp_path / "envs/oip.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    (tmp_path / "envs/requirements.txt").write_text("\n".join(pip) + "\n")
+    dry = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-build-isolation",
+                          "-r", "requirements.txt"], cwd=tmp_path / "envs", capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "Would install mnist-oip" in dry.stdout
+    pinned = [line.split("==")[0] for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line]
+    assert all(name in dry.stdout for name in pinned), "every pin of requirements.txt"

@@ -182,21 +182,6 @@ def test_read_config_lays_files_over_the_default(tmp_path):
         settings.read_config(broken)
 
 
-def test_conda_environment_pins_match_requirements():
-    root = Path(__file__).resolve().parents[1]
-    pins = {}
-    for line in (root / "requirements.txt").read_text().splitlines():
-        if "==" in line and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[name.lower().replace("_", "-")] = version
-    env = yaml.safe_load((root / "envs/oip.yaml").read_text())
-    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert len(pip) >= 8
-    for requirement in pip:
-        name, version = requirement.split("==")
-        assert pins[name.lower().replace("_", "-")] == version, requirement
-
-
 def own_model_config(tmp_path, model, layer, source="none", examples=None):
     """The default config pointed at `model`, saved in `tmp_path`, explaining its `layer`."""
     import keras

@@ -12,7 +12,17 @@ import yaml
 from helpers import MAPS, TINY, assert_same_results, edited_config, plan, snakemake
 
 from mnist_oip import data, selection, storage, strategies
-from mnist_oip.results import Faithfulness, LayerExamples, MapResult, Scoring, Screen, StartResult
+from mnist_oip.results import (
+    Faithfulness,
+    LayerExamples,
+    MapResult,
+    Provenance,
+    Scoring,
+    Screen,
+    StartResult,
+    Training,
+    Uniqueness,
+)
 from mnist_oip.strategies import START_KINDS
 
 PER_MAP_FILES = ("scores.npy", "scoring.json", "seeds.npz", "random.npz", "random.json", "precursor.npz",
@@ -58,11 +68,11 @@ def test_every_output_exists(run):
 
 
 def test_data_provenance(run):
-    info = json.loads((run / "results/data/provenance.json").read_text())
-    assert info["source"] == "embedded" and info["train_count"] + info["test_count"] == 5000
-    assert sum(info["train_per_class"]) == info["train_count"]
-    history = json.loads((run / "results/model/history.json").read_text())
-    assert len(history["history"]["loss"]) == 1 and history["test_accuracy"] > 0.5
+    info = Provenance.load(run / "results/data/provenance.json")
+    assert info.source == "embedded" and info.train_count + info.test_count == 5000
+    assert sum(info.train_per_class) == info.train_count
+    training = Training.load(run / "results/model/history.json")
+    assert len(training.history["loss"]) == 1 and training.test_accuracy > 0.5
 
 
 def test_seeds_are_the_best_scored_patterns(run):
@@ -103,9 +113,9 @@ def test_reported_losses_are_the_saved_models_activations(run):
 def test_dataset_examples_are_the_test_digits_that_drive_each_map_most(run):
     found = LayerExamples.load(run / "results/maps/conv3/examples.npz")
     split = storage.load_npz(run / "results/data/mnist.npz")
-    info = json.loads((run / "results/data/provenance.json").read_text())
+    info = Provenance.load(run / "results/data/provenance.json")
     cnn = keras.saving.load_model(run / "results/model/cnn.keras", safe_mode=True)
-    images = data.standardize(split["x_test"], info["mean"], info["std"])
+    images = data.standardize(split["x_test"], info.mean, info.std)
     layer = keras.Model(cnn.input, cnn.get_layer("conv3").output)
     activations = np.concatenate(
         [keras.ops.convert_to_numpy(layer(images[i : i + 500])) for i in range(0, len(images), 500)]
@@ -143,14 +153,14 @@ def test_strategy_compute_is_counted(run):
 
 def test_oips_are_grouped_into_distinct_patterns(run):
     for index in MAPS:
-        groups = json.loads((run / f"results/maps/conv3/{index}/uniqueness.json").read_text())
+        groups = Uniqueness.load(run / f"results/maps/conv3/{index}/uniqueness.json")
         found = sum(int((s.losses > 0).sum()) for s in map_result(run, index).strategies.values())
-        assert len(groups["oips"]) == found
-        assert groups["distinct"] == len({o["group"] for o in groups["oips"]}) and 1 <= groups["distinct"] <= found
+        assert len(groups.groups()) == found
+        assert groups.distinct == len(set(groups.groups().values())) and 1 <= groups.distinct <= found
     with open(run / "results/summary.csv") as f:
         for row in csv.DictReader(f):
-            groups = json.loads((run / f"results/maps/conv3/{row['map']}/uniqueness.json").read_text())
-            assert int(row["distinct_oips"]) == groups["distinct"]
+            groups = Uniqueness.load(run / f"results/maps/conv3/{row['map']}/uniqueness.json")
+            assert int(row["distinct_oips"]) == groups.distinct
 
 
 def test_nothing_to_do_after_a_run(run):

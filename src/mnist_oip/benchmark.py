@@ -275,7 +275,7 @@ def main(argv=None):
     parser.add_argument("--workflow", default=paths.RESULTS, help="a finished run's results folder, for job times")
     parser.add_argument("--workflow-only", action="store_true", help="only the finished run's job times")
     parser.add_argument("--explanations", action="store_true", help="time the dataset examples and OIP classes")
-    parser.add_argument("--out", default=paths.in_results("benchmark.json"))
+    parser.add_argument("--out", default=paths.in_results(paths.BENCHMARK))
     args = parser.parse_args(argv)
     config = settings.load(settings.read_config(args.config))
     if args.workflow_only or args.explanations:

@@ -9,13 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from . import storage
+from .results import Provenance
 
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
+SPLIT = ("x_train", "y_train", "x_test", "y_test")  # the prepared data set's arrays (`paths.ARRAYS`)
+IDX_FILES = dict(zip(SPLIT, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                             "t10k-labels-idx1-ubyte")))  # fmt: skip
 IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}  # unsigned bytes, 3 dims (images) or 1 dim (labels)
 
 
@@ -188,8 +186,9 @@ def source_files(source, path):
     return [os.path.normpath(path)] if source == "keras" and path is not None else []
 
 
-def load(source, path=None, test_fraction=0.2, seed=0):
-    """Dispatch on `dataset.source`."""
+def load(source, path=None, test_fraction=None, seed=None):
+    """Train and test images and labels from `dataset.source`: `path` for keras and idx, the split's
+    `test_fraction` and `seed` for the embedded set."""
     if source == "embedded":
         return load_embedded(test_fraction, seed)
     if source == "keras":
@@ -202,7 +201,7 @@ def load(source, path=None, test_fraction=0.2, seed=0):
 
 
 def describe(source, x_train, y_train, x_test, y_test):
-    """Provenance and standardization: scalar mean and std of the training pixels (scaled to [0, 1])."""
+    """The data set's `Provenance`: scalar mean and std of the training pixels (scaled to [0, 1]) among it."""
     pixels = x_train.astype(np.float64) / 255.0
     if pixels.std() == 0:
         raise DatasetError(
@@ -212,16 +211,16 @@ def describe(source, x_train, y_train, x_test, y_test):
     digest = hashlib.sha256()
     for array in (x_train, y_train, x_test, y_test):
         digest.update(np.ascontiguousarray(array).tobytes())
-    return {
-        "source": source,
-        "train_count": len(y_train),
-        "test_count": len(y_test),
-        "train_per_class": np.bincount(y_train, minlength=10).tolist(),
-        "test_per_class": np.bincount(y_test, minlength=10).tolist(),
-        "mean": float(pixels.mean()),
-        "std": float(pixels.std()),
-        "sha256": digest.hexdigest(),
-    }
+    return Provenance(
+        source=source,
+        train_count=len(y_train),
+        test_count=len(y_test),
+        train_per_class=np.bincount(y_train, minlength=10).tolist(),
+        test_per_class=np.bincount(y_test, minlength=10).tolist(),
+        mean=float(pixels.mean()),
+        std=float(pixels.std()),
+        sha256=digest.hexdigest(),
+    )
 
 
 def standardize(images, mean, std):

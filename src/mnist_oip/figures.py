@@ -95,7 +95,7 @@ def map_figure_of(result, groups, contrast=False, examples=None):
     return fig
 
 
-def gallery(layer, best, path, contrast=False, columns=16):
+def gallery(layer, best, path, contrast, columns):
     """Every map's best OIP (a list of `summary.BestOip`), with its loss and the class the CNN reads."""
     columns = min(columns, len(best))
     rows = int(np.ceil(len(best) / columns))
@@ -111,7 +111,7 @@ def gallery(layer, best, path, contrast=False, columns=16):
     _save(fig, path)
 
 
-def strategy_gallery(layer, maps, path, contrast=False, columns=16):
+def strategy_gallery(layer, maps, path, contrast, columns):
     """Each strategy (rows) on the same maps (columns: up to `columns` `MapResult`s, evenly spread over
     `maps`): its best OIP, with its loss."""
     chosen = [maps[i] for i in np.unique(np.linspace(0, len(maps) - 1, min(columns, len(maps))).round().astype(int))]
@@ -131,13 +131,17 @@ def strategy_gallery(layer, maps, path, contrast=False, columns=16):
     _save(fig, path)
 
 
-def search_comparison(found, images, path, contrast=False, most=24):
+MOST_MAPS_COMPARED = 24  # rows of `search_comparison`
+
+
+def search_comparison(found, images, path):
     """The maps that a finer search recovers or improves (a `compare_searches` report and its best OIPs), up
-    to `most` of them: a row per map, the best precursor OIP of each search side by side with its loss."""
+    to `MOST_MAPS_COMPARED` of them: a row per map, the best precursor OIP of each search side by side with its
+    loss."""
     labels, rows = found["searches"], {(r["layer"], r["map"]): r for r in found["per_map"]}
     plain = [f["precursor"] for f in found["finer"].values()]
     chosen = {name for f in plain for name in f["recovers"] + f["improves"]}
-    keys = [key for key, row in rows.items() if experiments.map_name(row) in chosen][:most]
+    keys = [key for key, row in rows.items() if experiments.map_name(row) in chosen][:MOST_MAPS_COMPARED]
     if not keys:
         keys = list(rows)[:1]
     fig = Figure(figsize=(1.6 * len(labels) + 0.6, 1.5 * len(keys) + 0.6), layout="constrained")
@@ -145,7 +149,7 @@ def search_comparison(found, images, path, contrast=False, most=24):
     for (layer, index), row_axes in zip(keys, axes):
         for label, ax in zip(labels, row_axes):
             loss = rows[(layer, index)][f"{label} best_loss"]
-            shown = display(images[((layer, index), label, "")], contrast)
+            shown = display(images[((layer, index), label, "")])
             ax.imshow(shown if loss > 0 else np.zeros_like(shown), cmap="gray", vmin=0, vmax=1)
             ax.set_title(f"map {index}: {loss:.3g}" if loss > 0 else f"map {index}: none", fontsize=7)
             ax.set_xticks([])

@@ -15,7 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, data, faults, storage
-from .results import Faithfulness, LayerExamples, MapResult, Scoring, Screen, Seeds, StartResult, StrategyResult
+from .results import (
+    Faithfulness,
+    LayerExamples,
+    MapResult,
+    Provenance,
+    Scoring,
+    Screen,
+    Seeds,
+    StartResult,
+    StrategyResult,
+    Training,
+    Uniqueness,
+)
 from .strategies import PRECURSOR, RANDOM, ROBUST_SUFFIX
 
 log = storage.LOGGER.info
@@ -44,22 +56,22 @@ def prepare_dataset(*, dataset, out_arrays, out_info, files=()):
     replaced file reruns it), read again here through `dataset`."""
     x_train, y_train, x_test, y_test = data.load(dataset.source, dataset.path, dataset.test_fraction, dataset.seed)
     info = data.describe(dataset.source, x_train, y_train, x_test, y_test)
-    storage.save_npz(out_arrays, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    storage.save_json(out_info, info)
-    log(f"{info['train_count']} training and {info['test_count']} test images from {info['source']}")
+    storage.save_npz(out_arrays, **dict(zip(data.SPLIT, (x_train, y_train, x_test, y_test))))
+    info.save(out_info)
+    log(f"{info.train_count} training and {info.test_count} test images from {info.source}")
 
 
 @cnn_job
 def train_cnn(*, arrays, info, model, training, out_cnn, out_history):
     from . import model as cnn_model
 
-    stats = storage.load_json(info)
-    split = storage.load_npz(arrays, required=("x_train", "y_train", "x_test", "y_test"))
+    stats = Provenance.load(info)
+    split = storage.load_npz(arrays, required=data.SPLIT)
     if len(split["y_train"]) < training.batch_size:
         raise cnn_model.TrainingError(
             f"training.batch_size: {training.batch_size} is more than the {len(split['y_train'])} training images"
         )
-    x_train, x_test = (data.standardize(split[k], stats["mean"], stats["std"]) for k in ("x_train", "x_test"))
+    x_train, x_test = (data.standardize(split[k], stats.mean, stats.std) for k in ("x_train", "x_test"))
     cnn_model.seed_everything(training.seed)
     cnn = cnn_model.build_cnn(model.filters, model.dense_units, model.l2)
     cnn.summary(print_fn=log)
@@ -78,7 +90,7 @@ def train_cnn(*, arrays, info, model, training, out_cnn, out_history):
     log(f"test accuracy {accuracy:.4f}")
     with storage.atomic_path(out_cnn, ".keras") as tmp:
         cnn.save(tmp)
-    storage.save_json(out_history, {"history": history, "test_accuracy": accuracy})
+    Training(history, accuracy).save(out_history)
 
 
 def loaded_model(cnn_path):
@@ -121,9 +133,9 @@ def held_out_images(network, arrays=None, info=None, held_out=None):
     """(images as the model takes them, labels): the test split of the prepared data set (`arrays`, `info`),
     or a user's `held_out` .npz."""
     if held_out is None:
-        stats = storage.load_json(info)
+        stats = Provenance.load(info)
         split = storage.load_npz(arrays, required=("x_test", "y_test"))
-        return data.standardize(split["x_test"], stats["mean"], stats["std"]), split["y_test"]
+        return data.standardize(split["x_test"], stats.mean, stats.std), split["y_test"]
     return data.load_examples(held_out, network.input_shape[1:], network.output_shape[-1])
 
 
@@ -293,7 +305,7 @@ def compare_oips(*, results, uniqueness, out_uniqueness):
     labels, similarity = compare.group(images, uniqueness.threshold, uniqueness.max_shift)
     oips = [{"strategy": n, "index": i, "loss": loss, "group": int(g)} for (n, i, loss), g in zip(found, labels)]
     distinct = len(set(labels.tolist()))
-    storage.save_json(out_uniqueness, {"distinct": distinct, "oips": oips, "similarity": similarity.tolist()})
+    Uniqueness(distinct, oips, similarity.tolist()).save(out_uniqueness)
     log(f"{len(found)} OIPs with loss > 0 form {distinct} distinct patterns")
 
 
@@ -301,7 +313,7 @@ def plot_map(*, results, groups, figures, out_png, examples=None):
     """A map's start images and OIPs per strategy, with the held-out images that drive it most where given."""
     from . import figures as fig
 
-    letters = {(o["strategy"], o["index"]): o["group"] for o in storage.load_json(groups)["oips"]}
+    letters = Uniqueness.load(groups).groups()
     result = MapResult.load(results)
     found = None if examples is None else LayerExamples.load(examples)
     fig.map_figure(result, letters, out_png, figures.contrast, found)
@@ -310,7 +322,7 @@ def plot_map(*, results, groups, figures, out_png, examples=None):
 def plot_training(*, history, out_png):
     from . import figures as fig
 
-    fig.training_curves(storage.load_json(history)["history"], out_png)
+    fig.training_curves(Training.load(history).history, out_png)
 
 
 def summarize_layer(
@@ -327,7 +339,7 @@ def summarize_layer(
     for path in results:
         by_map.setdefault(Path(path).parent, []).append(path)
     maps = [MapResult.load(paths) for paths in by_map.values()]
-    distinct = {Path(path).parent: storage.load_json(path)["distinct"] for path in groups}
+    distinct = {Path(path).parent: Uniqueness.load(path).distinct for path in groups}
     found = None if examples is None else LayerExamples.load(examples)
     faithful = None if measured is None else {Path(path).parent: Faithfulness.load(path) for path in measured}
     scoring = ", ".join(sorted({Scoring.load(path).strategy for path in scorings}))
@@ -359,7 +371,7 @@ def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page
     from .summary import LayerSummary
 
     summaries = [LayerSummary.load(path) for path in layers]
-    accuracy = storage.load_json(history)["test_accuracy"] if history else None
+    accuracy = Training.load(history).test_accuracy if history else None
     blocks, rows = [], []
     for done in summaries:
         blocks += [
@@ -375,10 +387,10 @@ def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page
     if accuracy is None:
         network = "a given model (not trained by this run)"
     else:
-        info = storage.load_json(provenance)
+        info = Provenance.load(provenance)
         network = (
-            f"the blog's CNN, trained on {info['train_count']} MNIST digits ({info['source']} data set) and "
-            f"tested on {info['test_count']} (accuracy {accuracy:.3f})"
+            f"the blog's CNN, trained on {info.train_count} MNIST digits ({info.source} data set) and "
+            f"tested on {info.test_count} (accuracy {accuracy:.3f})"
         )
     names = {row["strategy"] for done in summaries for row in done.comparison}
     robust, measured = any(name.endswith(ROBUST_SUFFIX) for name in names), any(d.faithfulness for d in summaries)

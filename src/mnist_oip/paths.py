@@ -43,6 +43,7 @@ SUMMARY_CSV = "summary.csv"
 SUMMARY_MARKDOWN = "summary.md"
 SUMMARY_HTML = "summary.html"
 REPORT_PAGE = "report.rst"
+BENCHMARK = "benchmark.json"  # what `python -m mnist_oip.benchmark` measured, unless told otherwise
 
 LOGS = "logs"  # a job's log: logs/<rule>/<layer>/<map>/<start>.log, as far as it has those wildcards
 BENCHMARKS = "benchmarks"  # Snakemake's benchmark of a job, named alike (.tsv)

@@ -6,7 +6,7 @@ otherwise; grey patterns are repeated over colour channels.
 
 import numpy as np
 
-SHAPE = (28, 28, 1)  # the blog CNN's input
+from .architecture import BLOG_INPUT
 
 
 def pattern_count(grid, levels):
@@ -26,7 +26,7 @@ def coarse_patterns(indices, grid, levels):
     return np.asarray(levels, np.float32)[digits].reshape(-1, grid, grid)
 
 
-def upscale(coarse, shape=SHAPE):
+def upscale(coarse, shape=BLOG_INPUT):
     """Coarse images, (n, gh, gw) grey or (n, gh, gw, channels), to (n, *shape) by bicubic interpolation,
     grey repeated over the channels, each image standardized on its own.
 
@@ -53,7 +53,7 @@ def standardize_each(images):
     return ops.where(std > 1e-6, (images - mean) / ops.maximum(std, 1e-6), 0.0)
 
 
-def random_starts(count, scales, seed, shape=SHAPE):
+def random_starts(count, scales, seed, shape=BLOG_INPUT):
     """`count` images of uniform noise (each channel its own) on the length scales `scales` (px), summed,
     upscaled and standardized.
 

@@ -1,9 +1,12 @@
 """The shapes of what the workflow writes: one definition for every writer and reader.
 
+Once per run: `Provenance` (`provenance.json`), where the data set came from and how it is standardized, and
+`Training` (`history.json`), the CNN's training curves and test accuracy.
 Per map: `Scoring` (what the precursor's scoring did, `scoring.json`), `Seeds` (`seeds.npz`), and per optimize
 job (a start kind, plain or robust) a `StartResult` (`.npz` with the images, `.json` with the figures): its
 strategies, each a `StrategyResult`. `MapResult` puts a map's start kinds together for the figures and the summary.
-`Faithfulness` (`faithfulness.json`) measures each OIP against the held-out images.
+`Faithfulness` (`faithfulness.json`) measures each OIP against the held-out images; `Uniqueness`
+(`uniqueness.json`) groups its OIPs into distinct patterns.
 Per layer: `Screen` (`screen.npz`), the patterns the forward screen passes on to each map's scoring, and
 `LayerExamples` (`examples.npz`), the held-out images that drive each map and its class profile.
 """
@@ -18,8 +21,56 @@ from . import storage, strategies
 ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses", "classes", "confidences")
 
 
+class _JsonRecord:
+    """A dataclass saved as one JSON object of its fields."""
+
+    def save(self, path):
+        storage.save_json(path, dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, path):
+        return cls(**storage.load_json(path))
+
+
 @dataclasses.dataclass(frozen=True)
-class Scoring:
+class Provenance(_JsonRecord):
+    """The prepared data set: its source, split (per class too) and checksum, and the mean and std of the
+    training pixels scaled to [0, 1], which standardize every image the CNN sees."""
+
+    source: str
+    train_count: int
+    test_count: int
+    train_per_class: list
+    test_per_class: list
+    mean: float
+    std: float
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Training(_JsonRecord):
+    """The CNN's training: loss and accuracy per epoch (`history`, Keras' names) and the test accuracy."""
+
+    history: dict
+    test_accuracy: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Uniqueness(_JsonRecord):
+    """A map's OIPs with loss > 0 grouped into patterns the same up to a shift: per OIP its strategy, index,
+    loss and group; the number of groups; the similarity of every pair."""
+
+    distinct: int
+    oips: list
+    similarity: list
+
+    def groups(self):
+        """{(strategy, index): group} of the OIPs grouped."""
+        return {(oip["strategy"], oip["index"]): oip["group"] for oip in self.oips}
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring(_JsonRecord):
     """What scoring a map's precursor patterns did: patterns (`levels` on a `grid`), ascent steps summed over
     patterns, seconds, and the objective it climbed: the map's activation, or its pre-activation where no
     pattern activates it. Records of runs made before grid and levels were recorded load with None there,
@@ -32,13 +83,6 @@ class Scoring:
     objective: str = "activation"
     grid: int | None = None
     levels: list | None = None
-
-    def save(self, path):
-        storage.save_json(path, dataclasses.asdict(self))
-
-    @classmethod
-    def load(cls, path):
-        return cls(**storage.load_json(path))
 
 
 @dataclasses.dataclass
@@ -161,20 +205,13 @@ class MapResult:
 
 
 @dataclasses.dataclass
-class Faithfulness:
+class Faithfulness(_JsonRecord):
     """A map's faithfulness measures (`faithfulness.MEASURES`): per strategy, per measure a value per OIP (None
     where it is undefined: the robustness of an OIP that does not activate the map)."""
 
     layer: str
     map: int
     strategies: dict
-
-    def save(self, path):
-        storage.save_json(path, dataclasses.asdict(self))
-
-    @classmethod
-    def load(cls, path):
-        return cls(**storage.load_json(path))
 
 
 @dataclasses.dataclass
