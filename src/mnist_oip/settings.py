@@ -596,7 +596,7 @@ def _check_scales(settings):
     if beyond:
         raise ConfigError(
             f"oip.scales: {beyond} px exceed the {side}-px image; the largest scale, {side}, is already one "
-            "fluctuation across it"
+            f"fluctuation across it (for this image, e.g. {[max(1, side >> k) for k in range(4)]})"
         )
 
 
