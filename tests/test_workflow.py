@@ -63,7 +63,8 @@ def test_every_output_exists(run):
             assert (results / f"logs/{job}/conv3/{index}.log").exists()
             assert (results / f"benchmarks/{job}/conv3/{index}.tsv").exists()
         for start in START_KINDS:
-            assert (results / f"logs/optimize_oips/conv3/{index}/{start}.log").exists()
+            log = (results / f"logs/optimize_oips/conv3/{index}/{start}.log").read_text()
+            assert f"map {index} of conv3: its activation is the output of conv3\n" in log, "the layers it covers"
     assert not list(results.rglob(".*.npz")) and not list(results.rglob(".*.npy")), "temporary files left over"
 
 

@@ -247,7 +247,9 @@ def optimize_oips(
     def map_ascent(pre_activation, style=None):
         return layer_ascent(cnn, layer, ascent.step_size, scale=scale, style=style).map(map_index, pre_activation)
 
-    shape = map_ascent(False).input_shape
+    first = map_ascent(False)
+    log(f"{first.label}: its activation is the output of {' -> '.join(first.unit_layers)}")
+    shape = first.input_shape
     images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds))
     chosen = strategies.of_job(start, oip, robust)
     rng = np.random.default_rng([robust.seed, map_index, strategies.START_KINDS.index(start)]) if robust else None

@@ -341,7 +341,7 @@ def _ungrouped(kernel, groups):
     return plain
 
 
-def _next_layer(layer, passed=None):
+def _next_layer(layer, passed):
     """The one layer that takes `layer`'s output, or None where none or several do; past the layers that pass
     their input on unchanged at inference (`AT_INFERENCE_IDENTITY`, a linear Activation), whose names go to
     `passed`."""
@@ -350,7 +350,7 @@ def _next_layer(layer, passed=None):
     unchanged = isinstance(after, AT_INFERENCE_IDENTITY) or (
         isinstance(after, keras.layers.Activation) and after.activation is keras.activations.linear
     )
-    if unchanged and passed is not None:
+    if unchanged:
         passed.append(after.name)
         return _next_layer(after, passed)
     return after
