@@ -21,11 +21,13 @@ from . import storage, strategies
 ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses", "classes", "confidences")
 
 
-class _JsonRecord:
-    """A dataclass saved as one JSON object of its fields."""
+class JsonRecord:
+    """A dataclass saved as one JSON object of its fields, keys sorted unless `SORT_KEYS` says otherwise."""
+
+    SORT_KEYS = True
 
     def save(self, path):
-        storage.save_json(path, dataclasses.asdict(self))
+        storage.save_json(path, dataclasses.asdict(self), sort_keys=self.SORT_KEYS)
 
     @classmethod
     def load(cls, path):
@@ -33,7 +35,7 @@ class _JsonRecord:
 
 
 @dataclasses.dataclass(frozen=True)
-class Provenance(_JsonRecord):
+class Provenance(JsonRecord):
     """The prepared data set: its source, split (per class too) and checksum, and the mean and std of the
     training pixels scaled to [0, 1], which standardize every image the CNN sees."""
 
@@ -48,7 +50,7 @@ class Provenance(_JsonRecord):
 
 
 @dataclasses.dataclass(frozen=True)
-class Training(_JsonRecord):
+class Training(JsonRecord):
     """The CNN's training: loss and accuracy per epoch (`history`, Keras' names) and the test accuracy."""
 
     history: dict
@@ -56,7 +58,7 @@ class Training(_JsonRecord):
 
 
 @dataclasses.dataclass(frozen=True)
-class Uniqueness(_JsonRecord):
+class Uniqueness(JsonRecord):
     """A map's OIPs with loss > 0 grouped into patterns the same up to a shift: per OIP its strategy, index,
     loss and group; the number of groups; the similarity of every pair."""
 
@@ -70,7 +72,7 @@ class Uniqueness(_JsonRecord):
 
 
 @dataclasses.dataclass(frozen=True)
-class Scoring(_JsonRecord):
+class Scoring(JsonRecord):
     """What scoring a map's precursor patterns did: patterns (`levels` on a `grid`), ascent steps summed over
     patterns, seconds, and the objective it climbed: the map's activation, or its pre-activation where no
     pattern activates it. Records of runs made before grid and levels were recorded load with None there,
@@ -205,7 +207,7 @@ class MapResult:
 
 
 @dataclasses.dataclass
-class Faithfulness(_JsonRecord):
+class Faithfulness(JsonRecord):
     """A map's faithfulness measures (`faithfulness.MEASURES`): per strategy, per measure a value per OIP (None
     where it is undefined: the robustness of an OIP that does not activate the map)."""
 

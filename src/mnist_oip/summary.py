@@ -6,11 +6,12 @@ import dataclasses
 
 import numpy as np
 
-from . import faithfulness, storage
+from . import faithfulness
+from .results import JsonRecord
 
 
 @dataclasses.dataclass
-class LayerSummary:
+class LayerSummary(JsonRecord):
     """One layer's summary, as `summarize_layer` writes it (`summary.json`) and the run's summary reads it."""
 
     layer: str
@@ -22,12 +23,7 @@ class LayerSummary:
     unreached: list  # maps no strategy activates
     faithfulness: list = dataclasses.field(default_factory=list)  # per strategy: `faithfulness.summarize`
 
-    def save(self, path):
-        storage.save_json(path, dataclasses.asdict(self), sort_keys=False)  # the tables' column order
-
-    @classmethod
-    def load(cls, path):
-        return cls(**storage.load_json(path))
+    SORT_KEYS = False  # the tables keep their column order
 
 
 @dataclasses.dataclass(frozen=True)
