@@ -187,7 +187,6 @@ class MapAscent:
         self.kernel, self.bias = layer_ascent.unit.map_filter(map_index)
         self.pre_activation = pre_activation
         self.input_shape = layer_ascent.input_shape
-        self.unit_layers = layer_ascent.unit.layers  # the model's layers that make the map's activation
         self.label = f"map {map_index} of {layer_ascent.layer}" + (" (pre-activation)" if pre_activation else "")
         self._layer = layer_ascent
 

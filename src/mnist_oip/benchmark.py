@@ -60,7 +60,7 @@ class NaiveAscent:
 
     def __init__(self, cnn, layer, index, step_size):
         net = naive_map_model(cnn, layer, index)
-        self.input_shape = cnn.input_shape[1:]
+        self.input_shape = net.input_shape[1:]
         if keras.backend.backend() == "jax":
             import jax
             import jax.numpy as jnp
@@ -357,7 +357,7 @@ def optimization_rate(project, cnn, layer, index, config, scoring, repeats=3):
     medians of `repeats`) and against the scoring's rate."""
     oip = config.oip
     batch = 2 * oip.random_starts if oip.warm_start == "pre_relu" else oip.random_starts
-    images = patterns.random_starts(batch, oip.scales, [oip.seed, index], cnn.input_shape[1:])
+    images = patterns.random_starts(batch, oip.scales, [oip.seed, index], project.input_shape)
     climb, naive = project.map(index), NaiveAscent(cnn, layer, index, config.ascent.step_size)
     climbs = {"float32": lambda: climb.run(images, oip.steps), "naive": lambda: naive_climb(naive, images, oip.steps)}
     seconds = {name: [] for name in climbs}

@@ -54,9 +54,9 @@ def cnn_job(job):
 def prepare_dataset(*, dataset, out_arrays, out_info, files=()):
     """The data set split, checked and summarized; `files`: those it reads (the rule's inputs, so that a
     replaced file reruns it), read again here through `dataset`."""
-    x_train, y_train, x_test, y_test = data.load(dataset.source, dataset.path, dataset.test_fraction, dataset.seed)
-    info = data.describe(dataset.source, x_train, y_train, x_test, y_test)
-    storage.save_npz(out_arrays, **dict(zip(data.SPLIT, (x_train, y_train, x_test, y_test))))
+    split = data.load(dataset.source, dataset.path, dataset.test_fraction, dataset.seed)
+    info = data.describe(dataset.source, *split)
+    storage.save_npz(out_arrays, **dict(zip(data.SPLIT, split)))
     info.save(out_info)
     log(f"{info.train_count} training and {info.test_count} test images from {info.source}")
 
@@ -247,9 +247,9 @@ def optimize_oips(
     def map_ascent(pre_activation, style=None):
         return layer_ascent(cnn, layer, ascent.step_size, scale=scale, style=style).map(map_index, pre_activation)
 
-    first = map_ascent(False)
-    log(f"{first.label}: its activation is the output of {' -> '.join(first.unit_layers)}")
-    shape = first.input_shape
+    plain = layer_ascent(cnn, layer, ascent.step_size, scale=scale)  # the one map_ascent(False) climbs with
+    log(f"map {map_index} of {layer}: its activation is the output of {' -> '.join(plain.unit.layers)}")
+    shape = plain.input_shape
     images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds))
     chosen = strategies.of_job(start, oip, robust)
     rng = np.random.default_rng([robust.seed, map_index, strategies.START_KINDS.index(start)]) if robust else None
