@@ -31,17 +31,19 @@ def upscale(coarse, shape=BLOG_INPUT):
     grey repeated over the channels, each image standardized on its own.
 
     Runs on the Keras backend, so on the accelerator where there is one, and inside a compiled function.
-    A flat image becomes all zeros.
+    A flat pattern becomes all zeros: told by its cells, which are equal exactly, not by the interpolated
+    image, whose round-off some backends' standard deviation lifts above any threshold.
     """
     from keras import ops
 
     coarse = ops.convert_to_tensor(coarse, "float32")
     if len(coarse.shape) == 3:
         coarse = ops.expand_dims(coarse, -1)
+    varies = ops.max(coarse, axis=(1, 2, 3), keepdims=True) > ops.min(coarse, axis=(1, 2, 3), keepdims=True)
     images = ops.image.resize(coarse, shape[:2], interpolation="bicubic", data_format="channels_last")
     if coarse.shape[-1] != shape[2]:
         images = ops.repeat(images, shape[2], axis=-1)
-    return standardize_each(images)
+    return ops.where(varies, standardize_each(images), 0.0)
 
 
 def standardize_each(images):
