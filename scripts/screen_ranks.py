@@ -31,7 +31,7 @@ def ranks(layer_ascent, grid, levels, batch_size=4096):
 
 
 def main(run, model_path, layer="conv3"):
-    backend.configure_threads()
+    backend.configure()
     results = paths.Results(run)
     maps = [index for name, index in results.maps() if name == layer]
     scoring = Scoring.load(results(paths.SCORING, layer=layer, map=maps[0]))

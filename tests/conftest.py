@@ -1,9 +1,18 @@
+import importlib.util
 import os
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow where it is installed, as the README installs it; JAX elsewhere (a GPU machine's JAX build).
+os.environ.setdefault("KERAS_BACKEND", "tensorflow" if importlib.util.find_spec("tensorflow") else "jax")
+# Many test processes share a GPU where there is one: each takes the memory it uses, not 75 % of the card.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
+from mnist_oip import backend
+
+backend.configure()  # as every job that runs the CNN does first: threads, determinism, float32 in full
 
 
 @pytest.fixture(scope="session")

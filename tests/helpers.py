@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from mnist_oip import storage
@@ -14,6 +15,8 @@ from mnist_oip import storage
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests/tiny_config.yaml"
 MAPS = yaml.safe_load(TINY.read_text())["maps"]["indices"]
+# For the tests of TensorFlow itself, or against it: where only JAX is installed (a GPU machine's build), they skip.
+needs_tensorflow = pytest.mark.skipif(os.environ["KERAS_BACKEND"] != "tensorflow", reason="runs on TensorFlow only")
 
 
 def command(workdir, *args, configs=(TINY,), cores=2):
@@ -57,3 +60,21 @@ def assert_same_results(run, other):
             a, b = storage.load_npz(run / folder / name), storage.load_npz(other / folder / name)
             for key in a:
                 np.testing.assert_array_equal(a[key], b[key], err_msg=f"{folder}/{name}:{key}")
+
+
+def value_and_gradient(forward, total, x):
+    """(forward(x), the gradient of total(forward(x)) with respect to x as numpy), on either backend."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        out = forward(x)
+        return out, np.asarray(jax.grad(lambda v: total(forward(v)))(x))
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = forward(x)
+        value = total(out)
+    return out, tape.gradient(value, x).numpy()

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 SUPPORTED = ("tensorflow", "jax")
+DETERMINISTIC_XLA = "--xla_gpu_deterministic_ops=true"  # XLA's GPU ops: no atomics, no autotuning by speed
 _configured = threading.Lock()
 _threads = None
 _pool = None  # the process's devices, a queue; False where there are none to choose from
@@ -116,30 +117,39 @@ def deterministic():
     return check_keras_backend() != "tensorflow" or not devices()
 
 
-def configure_threads():
-    """Size the backend's CPU thread pools once per process, to the cores this process may run on (its CPU
-    affinity, which a cluster's allocation sets), and, without GPUs, ask it for deterministic ops: every job
-    of the process shares them. The pools do not follow Snakemake's `--cores`, which sets how many jobs run
-    at once: TensorFlow's training splits its sums by thread, so a model trained under another pool size
-    differs in its last bits, and every OIP after it; this way one config gives one result on a machine.
-    Later calls keep the first size (TensorFlow cannot change it once it has run).
+def configure():
+    """Set the backend up once per process, for every job of it: its CPU thread pools sized to the cores this
+    process may run on (its CPU affinity, which a cluster's allocation sets); deterministic ops (TensorFlow:
+    without GPUs, where every op has such a kernel; JAX: on GPUs too, unless XLA_FLAGS names
+    xla_gpu_deterministic_ops itself); and float32 sums in full on GPUs, not in TensorFloat-32, whose 10-bit
+    mantissa the GPUs' matrix units use for float32 by default. Returns the thread count.
+
+    The pools do not follow Snakemake's `--cores`, which sets how many jobs run at once: TensorFlow's training
+    splits its sums by thread, so a model trained under another pool size differs in its last bits, and every
+    OIP after it. Later calls keep the first size (TensorFlow cannot change it once it has run).
     """
     global _threads
     with _configured:
         if _threads is not None:
             return _threads
-        check_keras_backend()
+        if check_keras_backend() == "jax" and "xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):
+            os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {DETERMINISTIC_XLA}".strip()
         import keras
 
         _threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
+        if keras.backend.backend() == "jax":
+            import jax
 
-            try:
-                tf.config.threading.set_intra_op_parallelism_threads(_threads)
-                tf.config.threading.set_inter_op_parallelism_threads(_threads)
-            except RuntimeError:  # the process ran TensorFlow before the first job: its pools stay
-                _threads = tf.config.threading.get_intra_op_parallelism_threads() or _threads
-            if deterministic():
-                tf.config.experimental.enable_op_determinism()  # same inputs, same bits, for every job
+            jax.config.update("jax_default_matmul_precision", "highest")
+            return _threads
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(_threads)
+            tf.config.threading.set_inter_op_parallelism_threads(_threads)
+        except RuntimeError:  # the process ran TensorFlow before the first job: its pools stay
+            _threads = tf.config.threading.get_intra_op_parallelism_threads() or _threads
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+        if deterministic():
+            tf.config.experimental.enable_op_determinism()  # same inputs, same bits, for every job
         return _threads

@@ -42,7 +42,7 @@ def cnn_job(job):
 
     @functools.wraps(job)
     def on_device(*args, **kwargs):
-        backend.configure_threads()
+        backend.configure()
         with backend.job_device() as device:
             if device is not None:
                 log(f"on device {device}")
