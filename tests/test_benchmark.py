@@ -57,7 +57,6 @@ def test_benchmark_times_the_precursor_and_reads_the_run(tiny_run, tmp_path):
     assert workflow["train_cnn"]["jobs"] == 1
     for rule in ("score_precursor", "optimize_oips"):
         assert 0 < workflow[rule]["compute_seconds_sum"] < workflow[rule]["job_seconds_sum"]
-    assert workflow["cnn_compute_seconds_sum"] < workflow["wall_seconds"]
     assert 1 <= workflow["cnn_jobs_at_once_max"] <= 2  # the tiny run's 2 cores, no gpu claims on this machine
 
 

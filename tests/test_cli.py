@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from helpers import TINY, edited_config
 
-from mnist_oip import model, storage
+from mnist_oip import backend, model, storage
 from mnist_oip.results import Scoring, Seeds, StartResult, StrategyResult
 
 
@@ -177,8 +177,12 @@ def test_devices_names_the_backend_and_times_scoring_on_each_device():
     done = cli("--config", TINY, "devices")
     assert done.returncode == 0, done.stderr[-2000:]
     found = json.loads(done.stdout)
-    assert found["backend"] == "tensorflow" and found["devices"] == ["the CPU, no devices to choose from"]
-    assert found["scoring"]["CPU"]["scoring_seconds"] > 0
+    assert found["backend"] == os.environ["KERAS_BACKEND"]
+    if backend.gpu_count():  # a GPU machine: each GPU a device, one map scored on each
+        assert len(found["devices"]) == len(found["scoring"]) == backend.gpu_count()
+    else:
+        assert found["devices"] == ["the CPU, no devices to choose from"] and list(found["scoring"]) == ["CPU"]
+    assert all(timed["first_scoring_seconds"] > 0 < timed["scoring_seconds"] for timed in found["scoring"].values())
     env = os.environ | {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
                         "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "mnist_oip.cli", "--config", str(TINY), "devices"],

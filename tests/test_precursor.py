@@ -21,14 +21,23 @@ def layer():
 
 
 @pytest.fixture(scope="module")
-def climb(layer):
-    return layer.map(2)
-
-
-@pytest.fixture(scope="module")
 def all_patterns():
     """The 81 patterns of SETTINGS' grid, upscaled, in index order."""
     return patterns.upscale(patterns.coarse_patterns(np.arange(81), 2, SETTINGS.levels))
+
+
+@pytest.fixture(scope="module")
+def start_losses(layer, all_patterns):
+    """Every map's loss of each of the 81 patterns, (maps, 81), each map climbed alone."""
+    return np.stack([layer.map(index).losses(all_patterns) for index in range(layer.maps)])
+
+
+@pytest.fixture(scope="module")
+def climb(layer, start_losses):
+    """A map that leaves some patterns at 0 and activates at most 41 (the screens below pass 41 on); the
+    backends initialize the CNN differently, so which map that is depends on the backend."""
+    fits = [i for i, losses in enumerate(start_losses) if (losses == 0).any() and 0 < (losses > 0).sum() <= 41]
+    return layer.map(fits[0])
 
 
 def test_exhaustive_scores_every_pattern_like_a_direct_ascent(climb, all_patterns, tmp_path):
@@ -67,15 +76,19 @@ def test_a_round_with_fewer_steps_than_the_last_starts_again_from_the_patterns(c
     np.testing.assert_allclose(scores[finalists], climb.run(all_patterns, 3)[2][finalists], rtol=1e-5, atol=1e-6)
 
 
-def test_the_screen_passes_on_each_maps_best_patterns_at_the_forward_pass(layer, all_patterns):
+def test_the_screen_passes_on_each_maps_best_patterns_at_the_forward_pass(layer, start_losses):
     screening = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(0, 2), halving_keep=0.25)
     assert screening.screens and precursor.rounds(81, screening) == [(81, 0), (21, 2), (6, 6)]
     screen = precursor.screen_patterns(layer, screening, batch_size=16)
-    assert screen.indices.shape == (128, 21) and screen.patterns == 81 and not screen.pre_activation.any()
-    for index in (0, 2, 77):
-        start = layer.map(index).losses(all_patterns)
-        np.testing.assert_array_equal(screen.indices[index], selection.best_first(np.arange(81), start, 21))
+    assert screen.indices.shape == (128, 21) and screen.patterns == 81
+    np.testing.assert_array_equal(screen.pre_activation, (start_losses <= 0).all(axis=1))
+    live = np.flatnonzero(~screen.pre_activation)
+    for index in (live[0], live[len(live) // 2], live[-1]):
+        # The best 21 by value: patterns that standardize to the same image tie, and the forward pass of every
+        # map at once may order a tie otherwise than one map's own.
+        start = start_losses[index]
         np.testing.assert_allclose(screen.scores[index], start[screen.indices[index]], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(screen.scores[index], np.sort(start)[::-1][:21], rtol=1e-5, atol=1e-6)
 
 
 def test_a_map_that_no_pattern_activates_is_screened_and_climbed_by_its_pre_activation(tmp_path):
@@ -88,10 +101,11 @@ def test_a_map_that_no_pattern_activates_is_screened_and_climbed_by_its_pre_acti
     layer = ascent.LayerAscent(cnn, "conv3", 0.05)
     screening = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(0,), halving_keep=0.25)
     screen = precursor.screen_patterns(layer, screening, batch_size=32)
-    assert screen.pre_activation.tolist() == [index == 5 for index in range(128)]
     patterns_81 = keras.ops.convert_to_numpy(
         patterns.upscale(patterns.coarse_patterns(np.arange(81), 2, SETTINGS.levels))
     )
+    dead = [index for index in range(128) if (layer.map(index).losses(patterns_81) <= 0).all()]
+    assert 5 in dead and screen.pre_activation.tolist() == [index in dead for index in range(128)]
     pre = layer.map(5, pre_activation=True)
     np.testing.assert_array_equal(screen.indices[5], selection.best_first(np.arange(81), pre.losses(patterns_81), 21))
     done = precursor.score_patterns(pre, screening, 8, tmp_path / "scores.npy", screen.survivors(5))
@@ -109,7 +123,7 @@ def test_scoring_after_the_screen_drops_only_patterns_that_can_never_rise(layer,
     dead = start == 0
     assert dead.any() and (~dead).sum() <= 41, "the map must leave some patterns at 0, and at most 41 (round 2) active"
     np.testing.assert_array_equal(full[dead], 0)  # a map at 0 everywhere has no gradient to climb
-    survivors = precursor.screen_patterns(layer, screening, 81).survivors(2)
+    survivors = precursor.screen_patterns(layer, screening, 81).survivors(climb.index)
     done = precursor.score_patterns(climb, screening, 20, tmp_path / "scores.npy", survivors)
     scores = np.load(tmp_path / "scores.npy")
     finalists = np.flatnonzero(np.isfinite(scores))

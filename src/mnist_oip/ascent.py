@@ -184,6 +184,7 @@ class MapAscent:
     Where the style transforms the images, `run` takes a numpy Generator `rng` that draws them."""
 
     def __init__(self, layer_ascent, map_index, pre_activation=False):
+        self.index = map_index
         self.kernel, self.bias = layer_ascent.unit.map_filter(map_index)
         self.pre_activation = pre_activation
         self.input_shape = layer_ascent.input_shape
