@@ -191,12 +191,13 @@ def score_prediction(args, config, layer):
 
 def time_devices(args, config, layer):
     """The backend and its devices, and the config's precursor scoring of one map timed on each device in
-    turn (the layer's screen first, where halving starts with it): what to compare with docs/performance.md."""
+    turn (the layer's screen first, where halving starts with it), twice: the first time with the compilation
+    of its functions, then as a workflow's later maps run. What to compare with docs/performance.md."""
     import os
     import platform
     import tempfile
 
-    backend.configure_threads()  # before anything starts the framework's runtime
+    backend.configure()  # before anything starts the framework's runtime
     names = [backend.device_name(d) for d in backend.devices()]
     found = {"backend": backend.check_keras_backend(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
              "devices": names or ["the CPU, no devices to choose from"], "scoring": {}}  # fmt: skip
@@ -212,15 +213,16 @@ def time_devices(args, config, layer):
         screen = Path(folder, paths.file_name(paths.SCREEN)) if config.precursor.screens else None
         scoring = Path(folder, RECORD)
         for _ in names or [None]:  # the pool hands out its devices in turn
+            timed = {}
             with backend.job_device() as device:
-                if screen:
-                    jobs.screen_patterns(**settings_of, compute=config.compute, out_screen=screen)
-                jobs.score_precursor(**settings_of, map_index=args.map, out_scores=Path(folder, paths.file_name(paths.SCORES)),
-                                     out_scoring=scoring, screen=screen)  # fmt: skip
-            done = Scoring.load(scoring)
-            timed = {"scoring_seconds": done.seconds, "image_steps_per_second": done.image_steps / done.seconds}
-            if screen:
-                timed["screen_seconds"] = Screen.load(screen).seconds
+                for run in ("first_", ""):
+                    if screen:
+                        jobs.screen_patterns(**settings_of, compute=config.compute, out_screen=screen)
+                        timed[f"{run}screen_seconds"] = Screen.load(screen).seconds
+                    jobs.score_precursor(**settings_of, map_index=args.map, out_scores=Path(folder, paths.file_name(paths.SCORES)),
+                                         out_scoring=scoring, screen=screen)  # fmt: skip
+                    timed[f"{run}scoring_seconds"] = Scoring.load(scoring).seconds
+            timed["image_steps_per_second"] = Scoring.load(scoring).image_steps / timed["scoring_seconds"]
             found["scoring"][device or "CPU"] = timed
     return found
 
