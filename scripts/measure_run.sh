@@ -12,5 +12,5 @@ cd "$folder"
 start=$(date +%s.%N)
 "$python" -m snakemake -s "$root/Snakefile" --cores 4 --resources gpu=1 "$@" > snakemake.log 2>&1
 end=$(date +%s.%N)
-echo "snakemake wall time: $(echo "$end - $start" | bc) s ($(nproc) cores, $(uname -m))"
+echo "snakemake wall time: $("$python" -c "print(round($end - $start, 1))") s ($(nproc) cores, $(uname -m))"
 "$python" -m mnist_oip.benchmark --workflow-only --workflow results --out results/benchmark-workflow.json
