@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import shutil
 
 import keras
@@ -273,6 +274,8 @@ def test_a_replaced_data_file_reruns_and_another_spelling_of_its_path_does_not(t
     assert plan(tmp_path, prepared, configs=(keras_source("./mine.npz", test_fraction=0.5, seed=3),)) == {}
     arrays["y_train"] = arrays["y_train"][::-1].copy()
     np.savez(tmp_path / "mine.npz", **arrays)  # replaced in place
+    assert plan(tmp_path, prepared, configs=(keras_source("mine.npz"),)) == {"prepare_dataset": 1}
+    os.utime(tmp_path / "mine.npz", (1e9, 1e9))  # older than the results, as `cp -p`, `tar x` or `rsync -a` leave it
     assert plan(tmp_path, prepared, configs=(keras_source("mine.npz"),)) == {"prepare_dataset": 1}
 
 

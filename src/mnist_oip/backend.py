@@ -54,6 +54,53 @@ def gpu_count():
     return len(list(Path("/dev").glob("nvidia[0-9]*")))
 
 
+def cpu_count():
+    """The CPUs this process may run on: its CPU affinity, which `taskset`, a cluster's allocation or a
+    container's cpuset limit."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+GPU_BUILDS = {  # per backend: the installed distributions that compute on NVIDIA GPUs
+    "tensorflow": ("tensorflow",),
+    "jax": ("jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda12-pjrt", "jax-cuda13-pjrt"),
+}
+
+
+def platform():
+    """'gpu' where the CNN jobs will compute on NVIDIA GPUs (some visible, and the backend built for them and
+    not held to the CPU), else 'cpu'; read without importing the framework."""
+    import importlib.metadata
+
+    name = check_keras_backend()
+    if not gpu_count() or (name == "jax" and os.environ.get("JAX_PLATFORMS", "").strip() == "cpu"):
+        return "cpu"
+    for distribution in GPU_BUILDS[name]:
+        try:
+            importlib.metadata.version(distribution)
+            return "gpu"
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return "cpu"
+
+
+def machine():
+    """The processor the jobs compute on, in words: the CPU's model, and the GPU's where they use one."""
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), os.uname().machine)  # fmt: skip
+    if platform() == "cpu":
+        return cpu
+    gpus = [line.split(":", 1)[1].strip() for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information"))
+            for line in _read(info).splitlines() if line.startswith("Model:")]  # fmt: skip
+    return f"{', '.join(dict.fromkeys(gpus)) or 'an NVIDIA GPU'} (with {cpu})"
+
+
+def _read(path):
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
 def devices():
     """The devices the CNN jobs spread over: the framework's GPUs, or JAX's host devices where XLA_FLAGS makes
     several; empty where the framework has the CPU alone, and jobs run where it puts them."""
@@ -136,7 +183,7 @@ def configure():
             os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {DETERMINISTIC_XLA}".strip()
         import keras
 
-        _threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        _threads = cpu_count()
         if keras.backend.backend() == "jax":
             import jax
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, data, faults, storage
+from . import backend, data, faults, lineage, storage
 from .results import (
     Faithfulness,
     LayerExamples,
@@ -37,8 +37,9 @@ _ascents = {}  # (path, device, mtime, layer, step size, precision, scale, style
 
 
 def cnn_job(job):
-    """A job that runs the CNN: the framework's threads sized once for the process, then a device of the
-    pool taken for the job's run, named in its log."""
+    """A job that runs the CNN: the framework set up once for the process, then a device of the pool taken for
+    the job's run, named in its log; its `made_by` completed with the machine, the threads and the CNN file's
+    content (`lineage.at_run`)."""
 
     @functools.wraps(job)
     def on_device(*args, **kwargs):
@@ -46,23 +47,25 @@ def cnn_job(job):
         with backend.job_device() as device:
             if device is not None:
                 log(f"on device {device}")
+            kwargs["made_by"] = lineage.at_run(kwargs.get("made_by"), kwargs.get("cnn"))
             return job(*args, **kwargs)
 
+    on_device.runs_cnn = True
     return on_device
 
 
-def prepare_dataset(*, dataset, out_arrays, out_info, files=()):
+def prepare_dataset(*, dataset, out_arrays, out_info, files=(), made_by=None):
     """The data set split, checked and summarized; `files`: those it reads (the rule's inputs, so that a
     replaced file reruns it), read again here through `dataset`."""
     split = data.load(dataset.source, dataset.path, dataset.test_fraction, dataset.seed)
-    info = data.describe(dataset.source, *split)
+    info = dataclasses.replace(data.describe(dataset.source, *split), made_by=made_by)
     storage.save_npz(out_arrays, **dict(zip(data.SPLIT, split)))
     info.save(out_info)
     log(f"{info.train_count} training and {info.test_count} test images from {info.source}")
 
 
 @cnn_job
-def train_cnn(*, arrays, info, model, training, out_cnn, out_history):
+def train_cnn(*, arrays, info, model, training, out_cnn, out_history, made_by=None):
     from . import model as cnn_model
 
     stats = Provenance.load(info)
@@ -90,7 +93,7 @@ def train_cnn(*, arrays, info, model, training, out_cnn, out_history):
     log(f"test accuracy {accuracy:.4f}")
     with storage.atomic_path(out_cnn, ".keras") as tmp:
         cnn.save(tmp)
-    Training(history, accuracy).save(out_history)
+    Training(history, accuracy, made_by | {"cnn": lineage.file_digest(out_cnn)}).save(out_history)
 
 
 def loaded_model(cnn_path):
@@ -140,18 +143,20 @@ def held_out_images(network, arrays=None, info=None, held_out=None):
 
 
 @cnn_job
-def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None, held_out=None):
+def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None, held_out=None, made_by=None):
     """The held-out images that drive each map of `layer` most, and its class profile, from one forward
     pass over the held-out images (`held_out_images`)."""
     from . import examples as dataset_examples
     from . import model
 
-    network = loaded_model(cnn)
+    with _cache_lock:  # it builds on the shared model, as the ascents do
+        network = _loaded_model(cnn)[3]
+        activations_of = model.map_activations(network, layer)
     images, labels = held_out_images(network, arrays, info, held_out)
     began = time.perf_counter()
-    activations = model.map_activations(network, layer, images)
+    activations = activations_of(images)
     found = dataset_examples.layer_examples(layer, activations, images, labels, examples.top)
-    found.save(out_examples)
+    dataclasses.replace(found, made_by=made_by).save(out_examples)
     log(
         f"{layer}: {len(labels)} held-out images through {activations.shape[1]} maps in "
         f"{time.perf_counter() - began:.2f} s; classes {found.classes.tolist()}"
@@ -159,13 +164,13 @@ def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None,
 
 
 @cnn_job
-def screen_patterns(*, cnn, layer, precursor, ascent, compute, scale, out_screen):
+def screen_patterns(*, cnn, layer, precursor, ascent, compute, scale, out_screen, made_by=None):
     """The forward screen of the precursor's patterns for every map of `layer` (halving's first round)."""
     from . import precursor as scoring
 
     climb = layer_ascent(cnn, layer, ascent.step_size, precursor.screen_precision, scale)
     done = scoring.screen_patterns(climb, precursor, compute.screen_batch_size)
-    done.save(out_screen)
+    dataclasses.replace(done, made_by=made_by).save(out_screen)
     log(f"screen done: {done.patterns} patterns through {len(done.indices)} maps in {done.seconds:.1f} s")
 
 
@@ -187,7 +192,9 @@ def screened(screen, precursor, layer, map_index):
 
 
 @cnn_job
-def score_precursor(*, cnn, layer, map_index, precursor, ascent, scale, out_scores, out_scoring, screen=None):
+def score_precursor(
+    *, cnn, layer, map_index, precursor, ascent, scale, out_scores, out_scoring, screen=None, made_by=None
+):
     """Score the precursor's patterns for one map; where halving starts with the layer's screen, the patterns
     it passes on to the map from `screen`."""
     from . import precursor as scoring
@@ -198,14 +205,16 @@ def score_precursor(*, cnn, layer, map_index, precursor, ascent, scale, out_scor
     climb = layer_climb.map(map_index, pre_activation)
     done = scoring.score_patterns(climb, precursor, ascent.batch_size, out_scores, survivors)
     faults.stall(map_index)
-    done.save(out_scoring)
+    dataclasses.replace(done, made_by=made_by).save(out_scoring)
     log(f"scoring done: {done.image_steps} image-steps in {done.seconds:.1f} s ({done.objective})")
 
 
-def select_seeds(*, scores, precursor, out_seeds):
-    """The best `keep` patterns of a scores file, checked against the settings it must have come from."""
+def select_seeds(*, scores, scoring, precursor, out_seeds, made_by=None):
+    """The best `keep` patterns of a scores file, checked, with its scoring's record, against the settings it
+    must have come from."""
     from . import patterns, selection
 
+    check_scoring(scoring, precursor)
     values = storage.load_npy(scores, mmap_mode="r")
     if values.shape != (precursor.count,):
         raise storage.StorageError(
@@ -214,23 +223,49 @@ def select_seeds(*, scores, precursor, out_seeds):
         )
     best = selection.top_patterns(values, precursor.keep)
     coarse = patterns.coarse_patterns(best, precursor.grid, precursor.levels)
-    Seeds(best, np.asarray(values[best]), coarse).save(out_seeds)
+    Seeds(best, np.asarray(values[best]), coarse, made_by).save(out_seeds)
     log("\n".join(f"pattern {i}: loss {values[i]:.4g}" for i in best))
 
 
-def starts_of(start, *, map_index, oip, shape, seeds=None):
+def check_scoring(scoring, precursor):
+    """A scoring's record (`scoring.json`), refused unless it scored the patterns and steps of `precursor`."""
+    done = Scoring.load(scoring)
+    recorded = (done.grid, done.levels and [float(v) for v in done.levels], done.steps)
+    if recorded != (precursor.grid, [float(v) for v in precursor.levels], precursor.steps):
+        raise storage.StorageError(
+            f"{scoring}: scored levels {done.levels} on a {done.grid}x{done.grid} grid after {done.steps} steps, "
+            f"but the settings ask for levels {list(precursor.levels)} on a {precursor.grid}x{precursor.grid} grid "
+            f"after {precursor.steps}; score again with these settings"
+        )
+    return done
+
+
+def checked_seeds(seeds, scoring):
+    """A seeds file (`Seeds`), refused unless its patterns are of the grid and levels that its scoring's record
+    (`scoring.json`) says were scored."""
+    done, found = Scoring.load(scoring), Seeds.load(seeds)
+    cells = found.coarse.shape[1:]
+    if found.coarse.ndim != 3 or cells != (done.grid, done.grid) or not np.isin(found.coarse, done.levels).all():
+        raise storage.StorageError(
+            f"{seeds}: seeds of shape {found.coarse.shape} with levels {sorted(set(np.unique(found.coarse).tolist()))}, "
+            f"not patterns of {scoring}: levels {done.levels} on a {done.grid}x{done.grid} grid"
+        )
+    return found
+
+
+def starts_of(start, *, map_index, oip, shape, seeds=None, scoring=None):
     """The start images of a start kind: random multi-scale starts, or the precursor's seeds upscaled."""
     from . import patterns
 
     if start == RANDOM:
         return patterns.random_starts(oip.random_starts, oip.scales, [oip.seed, map_index], shape)
-    return patterns.upscale(Seeds.load(seeds).coarse, shape)
+    return patterns.upscale(checked_seeds(seeds, scoring).coarse, shape)
 
 
 @cnn_job
 def optimize_oips(
     *, cnn, layer, map_index, start, oip, ascent, scale, out_result, out_summary, seeds=None, scoring=None,
-    robust=None,
+    robust=None, made_by=None,
 ):  # fmt: skip
     """Full ascent of one start kind's images for one map: its plain strategies, or with the `settings.Robust`
     `robust` its robust one (`strategies.of_job`).
@@ -250,7 +285,9 @@ def optimize_oips(
     plain = layer_ascent(cnn, layer, ascent.step_size, scale=scale)  # the one map_ascent(False) climbs with
     log(f"map {map_index} of {layer}: its activation is the output of {' -> '.join(plain.unit.layers)}")
     shape = plain.input_shape
-    images = keras.ops.convert_to_numpy(starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds))
+    images = keras.ops.convert_to_numpy(
+        starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds, scoring=scoring)
+    )
     chosen = strategies.of_job(start, oip, robust)
     rng = np.random.default_rng([robust.seed, map_index, strategies.START_KINDS.index(start)]) if robust else None
     climbed = strategies.climb(chosen, images, map_ascent, rng)
@@ -269,13 +306,13 @@ def optimize_oips(
             f"map {map_index} of {layer}: {strategy.name} starts, {n} x {strategy.steps} steps, best loss "
             f"{result.best_loss:.4g}, read as class {result.classes[result.best]} ({result.confidences[result.best]:.2f})"
         )
-    StartResult(layer, map_index, start, oip.steps, results).save(out_result, out_summary)
+    StartResult(layer, map_index, start, oip.steps, results, made_by).save(out_result, out_summary)
 
 
 @cnn_job
 def measure_oips(
     *, cnn, layer, map_index, results, examples, ascent, scale, out_faithfulness, arrays=None, info=None,
-    held_out=None,
+    held_out=None, made_by=None,
 ):  # fmt: skip
     """The `faithfulness` measures of every OIP of a map, against the layer's `examples` and the held-out
     images (`held_out_images`)."""
@@ -292,10 +329,10 @@ def measure_oips(
         log(
             f"{name}: best OIP " + ", ".join(f"{key} {values[strategy.best]}" for key, values in measured[name].items())
         )
-    Faithfulness(layer, map_index, measured).save(out_faithfulness)
+    Faithfulness(layer, map_index, measured, made_by).save(out_faithfulness)
 
 
-def compare_oips(*, results, uniqueness, out_uniqueness):
+def compare_oips(*, results, uniqueness, out_uniqueness, made_by=None):
     """Group the map's OIPs (loss > 0, every strategy) into patterns that are the same up to a shift."""
     from . import uniqueness as compare
 
@@ -307,11 +344,11 @@ def compare_oips(*, results, uniqueness, out_uniqueness):
     labels, similarity = compare.group(images, uniqueness.threshold, uniqueness.max_shift)
     oips = [{"strategy": n, "index": i, "loss": loss, "group": int(g)} for (n, i, loss), g in zip(found, labels)]
     distinct = len(set(labels.tolist()))
-    Uniqueness(distinct, oips, similarity.tolist()).save(out_uniqueness)
+    Uniqueness(distinct, oips, similarity.tolist(), made_by).save(out_uniqueness)
     log(f"{len(found)} OIPs with loss > 0 form {distinct} distinct patterns")
 
 
-def plot_map(*, results, groups, figures, out_png, examples=None):
+def plot_map(*, results, groups, figures, out_png, examples=None, made_by=None):
     """A map's start images and OIPs per strategy, with the held-out images that drive it most where given."""
     from . import figures as fig
 
@@ -321,7 +358,7 @@ def plot_map(*, results, groups, figures, out_png, examples=None):
     fig.map_figure(result, letters, out_png, figures.contrast, found)
 
 
-def plot_training(*, history, out_png):
+def plot_training(*, history, out_png, made_by=None):
     from . import figures as fig
 
     fig.training_curves(Training.load(history).history, out_png)
@@ -329,7 +366,7 @@ def plot_training(*, history, out_png):
 
 def summarize_layer(
     *, layer, results, groups, scorings, figures, out_gallery, out_strategies, out_summary, examples=None,
-    measured=None, out_classes=None,
+    measured=None, out_classes=None, made_by=None,
 ):  # fmt: skip
     """A layer's gallery of best OIPs, the strategies side by side, its `LayerSummary`, and (with a data set)
     the heat map of its maps' class profiles. `results`: every map's optimize jobs' result files, map by map;
@@ -341,12 +378,22 @@ def summarize_layer(
     for path in results:
         by_map.setdefault(Path(path).parent, []).append(path)
     maps = [MapResult.load(paths) for paths in by_map.values()]
-    distinct = {Path(path).parent: Uniqueness.load(path).distinct for path in groups}
+    uniqueness = {Path(path).parent: Uniqueness.load(path) for path in groups}
     found = None if examples is None else LayerExamples.load(examples)
     faithful = None if measured is None else {Path(path).parent: Faithfulness.load(path) for path in measured}
-    scoring = ", ".join(sorted({Scoring.load(path).strategy for path in scorings}))
-    done, best = summary.summarize(layer, maps, [distinct[folder] for folder in by_map], scoring, found,
+    scored = [Scoring.load(path) for path in scorings]
+    scoring = ", ".join(sorted({record.strategy for record in scored}))
+    done, best = summary.summarize(layer, maps, [uniqueness[folder].distinct for folder in by_map], scoring, found,
                                    faithful and [faithful[folder] for folder in by_map])  # fmt: skip
+    kinds = {f"{start} OIPs": [(m.map, m.made_by[start]) for m in maps] for start in maps[0].made_by}
+    kinds["precursor scores"] = [(m.map, record.made_by) for m, record in zip(maps, scored)]
+    kinds["OIP groups"] = [(m.map, uniqueness[folder].made_by) for m, folder in zip(maps, by_map)]
+    if faithful:
+        kinds["faithfulness measures"] = [(m.map, faithful[folder].made_by) for m, folder in zip(maps, by_map)]
+    mixed = [line for kind, records in kinds.items() for line in lineage.mixed(f"{layer} {kind}", records)]
+    done = dataclasses.replace(done, made_by=maps[0].made_by[next(iter(maps[0].made_by))], mixed=mixed)
+    for line in mixed:
+        log(f"mixed: {line}")
     fig.gallery(layer, best, out_gallery, figures.contrast, figures.gallery_columns)
     fig.strategy_gallery(layer, maps, out_strategies, figures.contrast, figures.gallery_columns)
     if found is not None:
@@ -365,7 +412,9 @@ FAITHFULNESS = (
 )
 
 
-def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page, history=None, provenance=None):
+def summarize(
+    *, layers, scale, out_csv, out_markdown, out_html, out_report_page, history=None, provenance=None, made_by=None
+):
     """The run's summary over its layers' summaries: per layer the blog's count line, the class agreement,
     the strategies compared and the per-map table; every map's row in one CSV; the report's front page. `scale`:
     the model's `InputScale`, stated."""
@@ -399,7 +448,12 @@ def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page
     subject = f"{'; '.join(f'{len(done.rows)} maps of {done.layer}' for done in summaries)} of {network}"
     scoring = ", ".join(sorted({done.scoring for done in summaries}))
     about = f"OIPs of {subject}; precursor scoring: {scoring}; {scale.describe()}."
-    fig.write_summary("OIP summary", [("text", about), *blocks], rows, out_csv, out_markdown, out_html)
+    made = f"Made by {lineage.describe(summaries[0].made_by)}."
+    mixed = [line for done in summaries for line in done.mixed]
+    mixed += lineage.mixed("OIPs of the layers", [(done.layer, done.made_by) for done in summaries])
+    warning = f"Mixed results, made otherwise from map to map or layer to layer: {'; '.join(mixed)}." if mixed else ""
+    head = [("text", about), ("text", made), *([("text", warning)] if warning else [])]
+    fig.write_summary("OIP summary", [*head, *blocks], rows, out_csv, out_markdown, out_html)
     did = (
         f"For {subject}, the workflow searched OIPs, the input images that drive a map most: from random "
         f"starts and from the best patterns of the precursor run ({scoring} scoring), each also with a pre-ReLU "
@@ -409,4 +463,4 @@ def summarize(*, layers, scale, out_csv, out_markdown, out_html, out_report_page
         + (", and each OIP's faithfulness to the held-out images was measured." if measured else ".")
     )
     lines = [line for done in summaries for line in (f"{done.layer}: {done.count_line}", done.class_line)]
-    storage.save_text(out_report_page, fig.report_page(did, *lines))
+    storage.save_text(out_report_page, fig.report_page(did, *lines, made, *([warning] if warning else [])))

@@ -131,7 +131,8 @@ def score_patterns(ascent, precursor, batch_size, scores_path, screened=None):
         del scores
     seconds = time.perf_counter() - start
     objective = "pre_activation" if ascent.pre_activation else "activation"
-    return Scoring(precursor.strategy, count, image_steps(count, precursor), seconds, objective, grid, list(levels))
+    return Scoring(precursor.strategy, count, image_steps(count, precursor), seconds, objective, grid, list(levels),
+                   precursor.steps)  # fmt: skip
 
 
 class _Round:

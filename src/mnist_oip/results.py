@@ -9,9 +9,15 @@ strategies, each a `StrategyResult`. `MapResult` puts a map's start kinds togeth
 (`uniqueness.json`) groups its OIPs into distinct patterns.
 Per layer: `Screen` (`screen.npz`), the patterns the forward screen passes on to each map's scoring, and
 `LayerExamples` (`examples.npz`), the held-out images that drive each map and its class profile.
+
+Each records what made it, `made_by` (`lineage`): the code, the framework, the machine and threads, and the
+content of the files it read from outside the results; None in files written before it was recorded.
 """
 
 import dataclasses
+import json
+import math
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +28,73 @@ ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses", "classes", "confi
 
 
 class JsonRecord:
-    """A dataclass saved as one JSON object of its fields, keys sorted unless `SORT_KEYS` says otherwise."""
+    """A dataclass saved as one JSON object of its fields, keys sorted unless `SORT_KEYS` says otherwise;
+    loaded with each field's type checked and `BOUNDS` (field -> (low, high)) held, or a named error."""
 
     SORT_KEYS = True
+    BOUNDS: typing.ClassVar[dict] = {}
 
     def save(self, path):
         storage.save_json(path, dataclasses.asdict(self), sort_keys=self.SORT_KEYS)
 
     @classmethod
     def load(cls, path):
-        return cls(**storage.load_json(path))
+        found = storage.load_json(path)
+        if not isinstance(found, dict):
+            raise storage.StorageError(f"{path}: holds {type(found).__name__}, not the {cls.__name__} record")
+        return cls(**checked_fields(cls, found, path))
+
+
+def checked_fields(cls, found, path):
+    """The fields of dataclass `cls` from the dict `found` (read from `path`), each of its declared type and
+    within `cls.BOUNDS`; a StorageError names the file, the field and what it holds."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    required = [
+        n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing, unknown = [n for n in required if n not in found], [n for n in found if n not in fields]
+    if missing or unknown:
+        raise storage.StorageError(
+            f"{path}: not a {cls.__name__} record as this version writes it"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(unknown)}" if unknown else "")
+        )
+    hints = typing.get_type_hints(cls)
+    for name, value in found.items():
+        if not _of_type(value, hints[name]):
+            kind = getattr(hints[name], "__name__", str(hints[name]))
+            raise storage.StorageError(f"{path}: {name} is {value!r}, not of type {kind}")
+        low, high = cls.BOUNDS.get(name, (None, None))
+        if isinstance(value, int | float) and not (
+            math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
+        ):
+            raise storage.StorageError(f"{path}: {name} is {value!r}, outside [{low}, {high}]")
+    return found
+
+
+def _of_type(value, hint):
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, type(int | None)) else (hint,)
+    for option in options:
+        kind = typing.get_origin(option) or option
+        if option is type(None) and value is None:
+            return True
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if kind in (str, bool, list, dict) and isinstance(value, kind):
+            return True
+    return False
+
+
+def _pack(made_by):
+    """`made_by` as an array of an .npz (its JSON text)."""
+    return np.array(json.dumps(made_by, sort_keys=True))
+
+
+def _unpack(arrays):
+    """The `made_by` of an .npz written by `_pack`; None for a file that does not record it."""
+    return json.loads(str(arrays["made_by"])) if "made_by" in arrays else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +110,9 @@ class Provenance(JsonRecord):
     mean: float
     std: float
     sha256: str
+    made_by: dict | None = None
+
+    BOUNDS: typing.ClassVar[dict] = {"train_count": (1, None), "test_count": (1, None), "mean": (0, 1), "std": (0, 1)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +121,9 @@ class Training(JsonRecord):
 
     history: dict
     test_accuracy: float
+    made_by: dict | None = None
+
+    BOUNDS: typing.ClassVar[dict] = {"test_accuracy": (0, 1)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +134,9 @@ class Uniqueness(JsonRecord):
     distinct: int
     oips: list
     similarity: list
+    made_by: dict | None = None
+
+    BOUNDS: typing.ClassVar[dict] = {"distinct": (0, None)}
 
     def groups(self):
         """{(strategy, index): group} of the OIPs grouped."""
@@ -74,8 +146,8 @@ class Uniqueness(JsonRecord):
 @dataclasses.dataclass(frozen=True)
 class Scoring(JsonRecord):
     """What scoring a map's precursor patterns did: patterns (`levels` on a `grid`), ascent steps summed over
-    patterns, seconds, and the objective it climbed: the map's activation, or its pre-activation where no
-    pattern activates it. Records of runs made before grid and levels were recorded load with None there,
+    patterns, seconds, the steps a score is taken after, and the objective it climbed: the map's activation, or its
+    pre-activation where no pattern activates it. Records of runs made before grid and levels were recorded load with None there,
     and the comparisons name their patterns by count (`experiments.search_label`)."""
 
     strategy: str
@@ -85,6 +157,16 @@ class Scoring(JsonRecord):
     objective: str = "activation"
     grid: int | None = None
     levels: list | None = None
+    steps: int | None = None  # the ascent steps a pattern's score is taken after (`precursor.steps`)
+    made_by: dict | None = None
+
+    BOUNDS: typing.ClassVar[dict] = {
+        "patterns": (1, None),
+        "image_steps": (0, None),
+        "seconds": (0, None),
+        "grid": (1, None),
+        "steps": (0, None),
+    }
 
 
 @dataclasses.dataclass
@@ -94,15 +176,17 @@ class Seeds:
     indices: np.ndarray
     scores: np.ndarray
     coarse: np.ndarray
+    made_by: dict | None = None
+
+    ARRAYS = ("indices", "scores", "coarse")
 
     def save(self, path):
-        storage.save_npz(path, **dataclasses.asdict(self))
+        storage.save_npz(path, **{name: getattr(self, name) for name in self.ARRAYS}, made_by=_pack(self.made_by))
 
     @classmethod
     def load(cls, path):
-        names = [f.name for f in dataclasses.fields(cls)]
-        arrays = storage.load_npz(path, required=names)
-        return cls(**{name: arrays[name] for name in names})
+        arrays = storage.load_npz(path, required=cls.ARRAYS)
+        return cls(**{name: arrays[name] for name in cls.ARRAYS}, made_by=_unpack(arrays))
 
 
 @dataclasses.dataclass
@@ -157,22 +241,41 @@ class StartResult:
     start: str
     steps: int
     strategies: dict
+    made_by: dict | None = None
+
+    BOUNDS: typing.ClassVar[dict] = {"map": (0, None), "steps": (0, None)}
 
     def save(self, npz_path, json_path):
         arrays = {f"{name}.{key}": getattr(s, key) for name, s in self.strategies.items() for key in ARRAYS}
         storage.save_npz(npz_path, **arrays)
-        head = {"layer": self.layer, "map": self.map, "start": self.start, "steps": self.steps}
+        head = {"layer": self.layer, "map": self.map, "start": self.start, "steps": self.steps, "made_by": self.made_by}
         storage.save_json(json_path, head | {"strategies": {n: s.figures() for n, s in self.strategies.items()}})
 
-    @staticmethod
-    def load_figures(json_path):
+    @classmethod
+    def load_head(cls, json_path):
+        """The start kind's `.json` alone, checked: its fields, strategies as {name: their figures}."""
+        found = storage.load_json(json_path)
+        if not isinstance(found, dict):
+            raise storage.StorageError(f"{json_path}: holds {type(found).__name__}, not a start kind's results")
+        head = checked_fields(cls, found, json_path)
+        for name, figures in head["strategies"].items():
+            if not isinstance(figures, dict) or not {"seconds", "image_steps", "best_loss"} <= set(figures):
+                raise storage.StorageError(
+                    f"{json_path}: strategy {name!r} lacks its figures (seconds, image_steps, ...)"
+                )
+        return head
+
+    @classmethod
+    def load_figures(cls, json_path):
         """{strategy name: its figures} from a start kind's `.json` alone."""
-        return storage.load_json(json_path)["strategies"]
+        return cls.load_head(json_path)["strategies"]
 
     @classmethod
     def load(cls, npz_path, json_path=None):
         json_path = json_path or Path(npz_path).with_suffix(".json")
-        head, arrays = storage.load_json(json_path), storage.load_npz(npz_path)
+        head = cls.load_head(json_path)
+        names = [f"{name}.{key}" for name in head["strategies"] for key in ARRAYS]
+        arrays = storage.load_npz(npz_path, required=names)
         strategies = {
             name: StrategyResult(
                 name, *(arrays[f"{name}.{key}"] for key in ARRAYS), figures["seconds"], figures["image_steps"]
@@ -189,12 +292,14 @@ class MapResult:
     layer: str
     map: int
     strategies: dict
+    made_by: dict = dataclasses.field(default_factory=dict)  # per start kind's file (its start and suffix)
 
     @classmethod
     def combine(cls, starts):
         found = {name: s for start in starts for name, s in start.strategies.items()}
         first = starts[0]
-        return cls(first.layer, first.map, {name: found[name] for name in strategies.NAMES if name in found})
+        made_by = {next(iter(start.strategies)): start.made_by for start in starts}
+        return cls(first.layer, first.map, {name: found[name] for name in strategies.NAMES if name in found}, made_by)
 
     @classmethod
     def load(cls, npz_paths):
@@ -214,6 +319,7 @@ class Faithfulness(JsonRecord):
     layer: str
     map: int
     strategies: dict
+    made_by: dict | None = None
 
 
 @dataclasses.dataclass
@@ -233,6 +339,7 @@ class LayerExamples:
     top_images: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    made_by: dict | None = None
 
     def outside_range(self, image):
         """The share of an image's values (channels last) outside the held-out images' range."""
@@ -243,14 +350,16 @@ class LayerExamples:
         return int(self.classes[np.argmax(self.profiles[map_index])])
 
     def save(self, path):
-        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "layer"}
-        storage.save_npz(path, layer=np.array(self.layer), **arrays)
+        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("layer", "made_by")}
+        storage.save_npz(path, layer=np.array(self.layer), made_by=_pack(self.made_by), **arrays)
 
     @classmethod
     def load(cls, path):
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "made_by"]
         arrays = storage.load_npz(path, required=names)
-        return cls(**{name: arrays[name] for name in names} | {"layer": str(arrays["layer"])})
+        return cls(
+            **{name: arrays[name] for name in names} | {"layer": str(arrays["layer"]), "made_by": _unpack(arrays)}
+        )
 
 
 @dataclasses.dataclass
@@ -265,22 +374,24 @@ class Screen:
     scores: np.ndarray
     pre_activation: np.ndarray
     seconds: float
+    made_by: dict | None = None
 
     def survivors(self, map_index):
         """The patterns that go on for map `map_index`, in index order."""
         return np.sort(self.indices[map_index])
 
     def save(self, path):
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        storage.save_npz(path, **arrays)
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "made_by"}
+        storage.save_npz(path, **arrays, made_by=_pack(self.made_by))
 
     @classmethod
     def load(cls, path):
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "made_by"]
         arrays = storage.load_npz(path, required=names)
         scalars = {
             "layer": str(arrays["layer"]),
             "patterns": int(arrays["patterns"]),
             "seconds": float(arrays["seconds"]),
+            "made_by": _unpack(arrays),
         }
         return cls(**{name: arrays[name] for name in names} | scalars)

@@ -104,7 +104,11 @@ def load_npy(path, mmap_mode=None):
 
 
 def load_json(path):
-    return json.loads(Path(path).read_text())
+    """A JSON file's content, or a named error for a file that is missing, unreadable or not JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise StorageError(f"{path}: cannot be read as JSON ({err})") from err
 
 
 def save_json(path, obj, sort_keys=True):

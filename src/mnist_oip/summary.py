@@ -22,6 +22,8 @@ class LayerSummary(JsonRecord):
     comparison: list  # per strategy: maps with an OIP, best losses, compute per map
     unreached: list  # maps no strategy activates
     faithfulness: list = dataclasses.field(default_factory=list)  # per strategy: `faithfulness.summarize`
+    made_by: dict | None = None  # what made the first map's random starts' OIPs (`lineage`)
+    mixed: list = dataclasses.field(default_factory=list)  # results of the layer made otherwise than the rest
 
     SORT_KEYS = False  # the tables keep their column order
 

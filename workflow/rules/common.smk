@@ -9,7 +9,7 @@ from snakemake.utils import min_version
 # as threads, set in profiles/default), so the framework, the model and each compiled ascent load once.
 sys.path.insert(0, f"{workflow.basedir}/src")
 
-from mnist_oip import backend, data, jobs, paths, settings, storage
+from mnist_oip import backend, data, jobs, lineage, paths, settings, storage
 from mnist_oip.strategies import PRECURSOR, START_KINDS
 from mnist_oip.storage import check_folder
 
@@ -20,6 +20,8 @@ backend.check_keras_backend()
 SETTINGS = settings.load(config)
 # check_folder is imported by name: a line may not start with `storage`, a Snakemake keyword.
 check_folder(paths.RESULTS)
+if SETTINGS.trains:
+    data.check_prepared(paths.in_results(paths.ARRAYS))
 LAYERS = SETTINGS.maps.layers
 # The CNN the run explains: the blog's, trained by the workflow, or the user's saved model.
 CNN = SETTINGS.model.path or paths.in_results(paths.CNN)
@@ -68,11 +70,35 @@ def oip_params(wildcards):
     return params_of("oip", leave_out=unread)
 
 
-def run_job(job, input, output, wildcards, log, **settings):
-    """Run a library job with the rule's files as its keyword arguments (inputs by name, outputs as
-    out_<name>) and `settings`, and the wildcards where it asks for them; its messages go to the rule's log.
+# The data set's files, where the workflow trains the CNN: what preparing it reads.
+DATA_FILES = (
+    data.source_files(SETTINGS.dataset.source, SETTINGS.dataset.path)
+    + data.embedded_files(SETTINGS.dataset.source)
+    if SETTINGS.trains
+    else []
+)
+# An own model's files: what every job that runs the CNN reads from outside the results.
+MODEL_FILES = [] if SETTINGS.trains else [CNN, *(SETTINGS.model.custom_objects or ())]
+# The held-out images of an own model, from outside the results.
+HELD_OUT = (
+    [] if SETTINGS.trains or not SETTINGS.has_examples else [SETTINGS.dataset.path]
+)
+
+
+def made_by(job, reads=()):
+    """A rule's params entry: what its job is made by (`lineage.of_job`: the code it runs, the framework, the
+    content of `reads`, the files it reads from outside the results, and of MODEL_FILES where it runs the CNN),
+    so that Snakemake reruns the job when that changes; the job records it in its results.
     """
-    arguments = dict(input.items()) | settings
+    return lineage.of_job(job, reads, MODEL_FILES)
+
+
+def run_job(job, input, output, params, wildcards, log, **settings):
+    """Run a library job with the rule's files as its keyword arguments (inputs by name, outputs as
+    out_<name>), `settings`, what made it (`params.made_by`), and the wildcards where it asks for them; its
+    messages go to the rule's log.
+    """
+    arguments = dict(input.items()) | settings | {"made_by": params.made_by}
     arguments |= {f"out_{name}": path for name, path in output.items()}
     context = dict(wildcards.items())
     if "map" in context:

@@ -11,12 +11,14 @@ if SETTINGS.trains:
         benchmark:
             paths.benchmark("prepare_dataset")
         params:
+            made_by=made_by("prepare_dataset", reads=DATA_FILES),
             dataset=SETTINGS.dataset.params(),
         run:
             run_job(
                 jobs.prepare_dataset,
                 input,
                 output,
+                params,
                 wildcards,
                 log,
                 dataset=SETTINGS.dataset,

@@ -13,12 +13,14 @@ if SETTINGS.has_examples:
         resources:
             gpu=GPU,
         params:
+            made_by=made_by("find_examples", reads=HELD_OUT),
             examples=params_of("examples"),
         run:
             run_job(
                 jobs.find_examples,
                 input,
                 output,
+                params,
                 wildcards,
                 log,
                 examples=SETTINGS.examples,

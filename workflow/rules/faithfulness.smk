@@ -16,12 +16,14 @@ if SETTINGS.has_examples:
         resources:
             gpu=GPU,
         params:
+            made_by=made_by("measure_oips", reads=HELD_OUT),
             input_scale=SETTINGS.input_scale.params(),
         run:
             run_job(
                 jobs.measure_oips,
                 input,
                 output,
+                params,
                 wildcards,
                 log,
                 ascent=SETTINGS.ascent,

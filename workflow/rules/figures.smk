@@ -16,9 +16,18 @@ rule plot_map:
     benchmark:
         paths.benchmark("plot_map", "map")
     params:
+        made_by=made_by("plot_map"),
         figures=params_of("figures", leave_out="gallery"),
     run:
-        run_job(jobs.plot_map, input, output, wildcards, log, figures=SETTINGS.figures)
+        run_job(
+            jobs.plot_map,
+            input,
+            output,
+            params,
+            wildcards,
+            log,
+            figures=SETTINGS.figures,
+        )
 
 
 # The heat map of class profiles needs a data set to take them from.
@@ -59,12 +68,14 @@ rule summarize_layer:
     benchmark:
         paths.benchmark("summarize_layer", "layer")
     params:
+        made_by=made_by("summarize_layer"),
         figures=params_of("figures"),
     run:
         run_job(
             jobs.summarize_layer,
             input,
             output,
+            params,
             wildcards,
             log,
             figures=SETTINGS.figures,
@@ -88,11 +99,14 @@ rule summarize:
         paths.log("summarize"),
     benchmark:
         paths.benchmark("summarize")
+    params:
+        made_by=made_by("summarize"),
     run:
         run_job(
             jobs.summarize,
             input,
             output,
+            params,
             wildcards,
             log,
             scale=SETTINGS.input_scale,

@@ -12,6 +12,7 @@ rule optimize_oips:
     resources:
         gpu=GPU,
     params:
+        made_by=made_by("optimize_oips"),
         oip=oip_params,
         step_size=SETTINGS.ascent.step_size,
         input_scale=SETTINGS.input_scale.params(),
@@ -20,6 +21,7 @@ rule optimize_oips:
             jobs.optimize_oips,
             input,
             output,
+            params,
             wildcards,
             log,
             oip=SETTINGS.oip,
@@ -42,6 +44,7 @@ rule optimize_robust:
     resources:
         gpu=GPU,
     params:
+        made_by=made_by("optimize_oips"),
         oip=oip_params,
         robust=params_of("robust", leave_out="switch"),
         step_size=SETTINGS.ascent.step_size,
@@ -51,6 +54,7 @@ rule optimize_robust:
             jobs.optimize_oips,
             input,
             output,
+            params,
             wildcards,
             log,
             oip=SETTINGS.oip,
@@ -70,12 +74,14 @@ rule compare_oips:
     benchmark:
         paths.benchmark("compare_oips", "map")
     params:
+        made_by=made_by("compare_oips"),
         uniqueness=params_of("uniqueness"),
     run:
         run_job(
             jobs.compare_oips,
             input,
             output,
+            params,
             wildcards,
             log,
             uniqueness=SETTINGS.uniqueness,

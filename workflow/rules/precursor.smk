@@ -14,6 +14,7 @@ if SETTINGS.precursor.screens:
         resources:
             gpu=GPU,
         params:
+            made_by=made_by("screen_patterns"),
             precursor=SETTINGS.precursor.screen_params(),
             input_scale=SETTINGS.input_scale.params(),
         run:
@@ -21,6 +22,7 @@ if SETTINGS.precursor.screens:
                 jobs.screen_patterns,
                 input,
                 output,
+                params,
                 wildcards,
                 log,
                 precursor=SETTINGS.precursor,
@@ -44,6 +46,7 @@ rule score_precursor:
     resources:
         gpu=GPU,
     params:
+        made_by=made_by("score_precursor"),
         precursor=params_of("precursor", leave_out=("selection", "screen")),
         ascent=params_of("ascent"),
         input_scale=SETTINGS.input_scale.params(),
@@ -52,6 +55,7 @@ rule score_precursor:
             jobs.score_precursor,
             input,
             output,
+            params,
             wildcards,
             log,
             precursor=SETTINGS.precursor,
@@ -63,6 +67,7 @@ rule score_precursor:
 rule select_seeds:
     input:
         scores=rules.score_precursor.output.scores,
+        scoring=rules.score_precursor.output.scoring,
     output:
         seeds=paths.in_results(paths.SEEDS),
     log:
@@ -70,12 +75,14 @@ rule select_seeds:
     benchmark:
         paths.benchmark("select_seeds", "map")
     params:
+        made_by=made_by("select_seeds"),
         precursor=params_of("precursor", leave_out="screen"),
     run:
         run_job(
             jobs.select_seeds,
             input,
             output,
+            params,
             wildcards,
             log,
             precursor=SETTINGS.precursor,

@@ -15,6 +15,7 @@ if SETTINGS.trains:
         resources:
             gpu=GPU,
         params:
+            made_by=made_by("train_cnn"),
             model=params_of("model"),
             training=params_of("training"),
         run:
@@ -22,6 +23,7 @@ if SETTINGS.trains:
                 jobs.train_cnn,
                 input,
                 output,
+                params,
                 wildcards,
                 log,
                 model=SETTINGS.model,
@@ -41,5 +43,7 @@ if SETTINGS.trains:
             paths.log("plot_training"),
         benchmark:
             paths.benchmark("plot_training")
+        params:
+            made_by=made_by("plot_training"),
         run:
-            run_job(jobs.plot_training, input, output, wildcards, log)
+            run_job(jobs.plot_training, input, output, params, wildcards, log)

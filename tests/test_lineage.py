@@ -1,0 +1,165 @@
+"""What made a result: the code a job runs (an edit reruns the jobs that run it, a docstring none), the
+framework and threads, the content of the files read from outside the results, and a summary that says
+when the results of a layer were made otherwise from map to map."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from helpers import MAPS, ROOT, TINY, edited_config, plan
+
+from mnist_oip import backend, lineage
+
+JOBS = ("prepare_dataset", "train_cnn", "score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize")
+DIGESTS = f"import json; from mnist_oip import lineage; print(json.dumps({{j: lineage.code_of(j) for j in {JOBS!r}}}))"
+
+
+def code_digests(src):
+    """Each job's code digest, computed by the package in `src` (a copy of src/, edited or not)."""
+    env = os.environ | {"PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, "-c", DIGESTS], capture_output=True, text=True, env=env, check=False,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_code_digest_changes_for_the_jobs_that_run_an_edited_line_only(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src/mnist_oip", src / "mnist_oip")
+    before = code_digests(src)
+    assert len(set(before.values())) == len(JOBS), "each job's code is its own"
+    package = src / "mnist_oip"
+    edit(package / "ascent.py", '    """x + step_size * grad', '    """Moved: x + step_size * grad')
+    edit(
+        package / "ascent.py",
+        "def normalized_step(x, grad, step_size):",
+        "def normalized_step(x, grad, step_size):  # #",
+    )
+    assert code_digests(src) == before, "a docstring or a comment changes no job's code"
+    edit(package / "ascent.py", "+ 1e-8)", "+ 1e-9)")
+    changed = code_digests(src)
+    assert {job for job in JOBS if changed[job] != before[job]} == {"score_precursor", "optimize_oips"}
+    edit(package / "figures.py", "dpi=100", "dpi=90")
+    assert {job for job, digest in code_digests(src).items() if digest != changed[job]} == {"plot_map"}
+
+
+def test_what_a_job_is_made_by(tmp_path):
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"digits")
+    made = lineage.of_job("prepare_dataset", [str(data)])
+    assert made["package"].startswith("mnist-oip") and len(made["code"]) == 64 and "framework" not in made
+    assert made["inputs"] == {str(data): hashlib.sha256(b"digits").hexdigest()}
+    os.utime(data, (1e9, 1e9))  # the same file, older: the same content
+    assert lineage.of_job("prepare_dataset", [str(data)]) == made
+    data.write_bytes(b"other digits")
+    os.utime(data, (1e9, 1e9))  # replaced, and older than before: its content decides
+    assert lineage.of_job("prepare_dataset", [str(data)])["inputs"] != made["inputs"]
+    training, scoring = lineage.of_job("train_cnn"), lineage.of_job("score_precursor", model_files=[str(data)])
+    assert training["framework"] == scoring["framework"] == lineage.framework()
+    assert training["threads"] == backend.cpu_count() and "threads" not in scoring, "the ascent's bits: any count"
+    assert list(scoring["inputs"]) == [str(data)] and "inputs" not in lineage.of_job(
+        "plot_map", model_files=[str(data)]
+    )
+    assert lineage.framework().startswith(os.environ["KERAS_BACKEND"]) and lineage.framework().endswith(
+        backend.platform()
+    )
+
+
+def test_results_made_otherwise_are_named_by_what_differs():
+    one = {"package": "mnist-oip 0.1.0", "code": "a" * 64, "framework": "jax 0.10.2, cpu", "machine": "EPYC"}
+    records = [(3, one), (7, one | {"code": "b" * 64}), (11, one | {"code": "b" * 64, "machine": "Xeon"})]
+    lines = lineage.mixed("conv3 random OIPs", records)
+    assert lines == [
+        f"conv3 random OIPs made with different code: {'a' * 12}: 3; {'b' * 12}: 7, 11",
+        "conv3 random OIPs made with different machine: 'EPYC': 3, 7; 'Xeon': 11",
+    ]
+    assert lineage.mixed("conv3 random OIPs", [(3, one), (7, dict(one))]) == []
+
+
+def copy_of_the_workflow(folder):
+    """The workflow and its package copied to `folder`, to be edited there (its Snakefile puts its src first)."""
+    folder.mkdir()
+    for name in ("workflow", "src", "profiles"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(ROOT / name, folder / name)
+    return folder / "Snakefile"
+
+
+def run_copy(snakefile, workdir, *args, configs=(TINY,)):
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), "--cores", "2",
+               "--resources", "gpu=1", *args, "--configfile", *map(str, configs)]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=600,
+                          env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})  # fmt: skip
+
+
+def job_counts(done):
+    import re
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^([a-z_]+)\s+(\d+)$", done.stdout, re.MULTILINE) if m[1] != "total"}
+
+
+def test_a_code_edit_reruns_the_jobs_that_run_it_and_a_summary_says_when_maps_mix_code(tmp_path):
+    snakefile = copy_of_the_workflow(tmp_path / "copy")
+    work = tmp_path / "work"
+    done = run_copy(snakefile, work)
+    assert done.returncode == 0, done.stderr[-3000:]
+    made = json.loads((work / f"results/maps/conv3/{MAPS[0]}/random.json").read_text())["made_by"]
+    assert made["code"] == lineage.code_of("optimize_oips") and made["cnn"] == lineage.file_digest(
+        work / "results/model/cnn.keras"
+    )
+    assert f"Made by {lineage.describe(made)}." in (work / "results/summary.md").read_text()
+    package = tmp_path / "copy/src/mnist_oip"
+    edit(
+        package / "ascent.py",
+        "def normalized_step(x, grad, step_size):",
+        "def normalized_step(x, grad, step_size):  # #",
+    )
+    assert job_counts(run_copy(snakefile, work, "-n")) == {}, "a comment reruns nothing"
+    edit(package / "ascent.py", "+ 1e-8)", "+ 1e-9)")
+    n = len(MAPS)
+    rerun = {"score_precursor": n, "select_seeds": n, "optimize_oips": 2 * n, "compare_oips": n, "measure_oips": n,
+             "plot_map": n, "summarize_layer": 1, "summarize": 1, "all": 1}  # fmt: skip
+    assert job_counts(run_copy(snakefile, work, "-n")) == rerun
+    # Told to rerun by the files' times alone, a new map beside the old ones mixes code: the summary says so.
+    more = edited_config(tmp_path, {"maps": {"layer": "conv3", "indices": [*MAPS, 11]}})
+    done = run_copy(snakefile, work, "--rerun-triggers", "mtime", configs=(more,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = (work / "results/summary.md").read_text()
+    assert "Mixed results" in summary and "conv3 random OIPs made with different code" in summary
+    assert f"{', '.join(map(str, MAPS))}; " in summary.split("conv3 random OIPs made with different code: ")[1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"env": {"KERAS_BACKEND": "jax"}},
+        pytest.param(
+            {"prefix": ["taskset", "-c", "0"]},
+            marks=pytest.mark.skipif(
+                not shutil.which("taskset") or backend.cpu_count() < 2, reason="needs taskset and two CPUs"
+            ),
+        ),
+    ],
+    ids=["backend", "threads"],
+)
+def test_another_backend_or_thread_count_reruns_from_the_training_on(tiny_run, change):
+    from helpers import command
+
+    done = subprocess.run([*change.get("prefix", []), *command(tiny_run, "--dry-run")], capture_output=True,
+                          text=True, check=False, timeout=300, env=os.environ | change.get("env", {}))  # fmt: skip
+    counts = job_counts(done)
+    assert counts["train_cnn"] == 1 and counts["optimize_oips"] == 2 * len(MAPS) and "prepare_dataset" not in counts
+    assert "Params have changed" in done.stdout
+    assert plan(tiny_run) == {}, "and as before, nothing"
