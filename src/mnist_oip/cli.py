@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, experiments, jobs, paths, settings, storage
+from . import backend, experiments, jobs, lineage, paths, settings, storage
 from .results import Scoring, Screen
 from .strategies import START_KINDS
 
@@ -26,28 +26,57 @@ RECORD = paths.file_name(paths.SCORING)  # the scoring's record, beside the scor
 ERRORS = (settings.ConfigError, storage.StorageError, backend.BackendError, OSError, ValueError, RuntimeError)
 
 
+def whole(low):
+    """An argparse type: a whole number of at least `low`."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}")
+        return value
+
+    return parse
+
+
+def common_options(parser, inner=False):
+    """The options every command takes, before the command or after it (`inner`: a command's own parser,
+    where an option given overrides the one before the command)."""
+    default = {"default": argparse.SUPPRESS} if inner else {}
+    parser.add_argument("--config", help="YAML merged over the default config.yaml (default: that alone)", **default)
+    parser.add_argument(
+        "--layer", help="the conv layer of the maps (default: the config's maps.layer, if one)", **default
+    )
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error", **default)
+
+
 def parser():
     main = argparse.ArgumentParser(
         prog="mnist-oip", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    main.add_argument("--config", help="YAML merged over the default config.yaml (default: that alone)")
-    main.add_argument("--layer", help="the conv layer of the maps (default: the config's maps.layer, if one)")
-    main.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    common_options(main)
     commands = main.add_subparsers(dest="command", required=True)
 
-    score = commands.add_parser("score", help="score every precursor pattern for one map")
+    def command(name, **kwargs):
+        added = commands.add_parser(name, **kwargs)
+        common_options(added, inner=True)
+        return added
+
+    score = command("score", help="score every precursor pattern for one map")
     score.add_argument("--model", required=True, help="a trained .keras model")
-    score.add_argument("--map", type=int, required=True, help="map index in the layer")
+    score.add_argument("--map", type=whole(0), required=True, help="map index in the layer")
     score.add_argument("--out", required=True, help="scores file to write (.npy); scoring.json goes beside it, "
                        "and the layer's screen.npz where halving starts with the forward screen")  # fmt: skip
 
-    select = commands.add_parser("select", help="pick the best patterns of a scores file as seeds")
-    select.add_argument("--scores", required=True, help="a scores file from `score`")
+    select = command("select", help="pick the best patterns of a scores file as seeds")
+    select.add_argument("--scores", required=True, help="a scores file from `score`; scoring.json beside it")
     select.add_argument("--out", required=True, help="seeds file to write (.npz)")
 
-    optimize = commands.add_parser("optimize", help="full ascent from random starts and seeds for one map")
+    optimize = command("optimize", help="full ascent from random starts and seeds for one map")
     optimize.add_argument("--model", required=True, help="a trained .keras model")
-    optimize.add_argument("--map", type=int, required=True, help="map index in the layer")
+    optimize.add_argument("--map", type=whole(0), required=True, help="map index in the layer")
     optimize.add_argument("--seeds", required=True, help="a seeds file from `select`; scoring.json beside it")
     optimize.add_argument(
         "--out",
@@ -56,38 +85,48 @@ def parser():
         "their _robust twins where the config enables the robust strategies)",
     )
 
-    compare = commands.add_parser("compare-precursor", help="compare two runs' precursor seeds and best losses")
+    across = {"nargs": "+", "choices": experiments.ACROSS, "default": (), "help": "compare runs that differ in these "
+              "on purpose (default: refuse runs made with another CNN, framework, code, steps or patterns)"}  # fmt: skip
+    compare = command("compare-precursor", help="compare two runs' precursor seeds and best losses")
     compare.add_argument("exhaustive", help="results folder of the reference run")
     compare.add_argument("other", help="results folder of the run to compare, e.g. with strategy halving")
     compare.add_argument("--out", help="also write the comparison here (.json)")
+    compare.add_argument("--across", **across)
 
-    searches = commands.add_parser("compare-searches", help="compare the precursor's OIPs of finer searches")
+    searches = command("compare-searches", help="compare the precursor's OIPs of finer searches")
     searches.add_argument("runs", nargs="+", help="results folders: the default search first, then finer ones")
     searches.add_argument("--out", help="also write the comparison here (.json)")
-    searches.add_argument("--figure", help="draw the maps each finer search recovers or improves (.png)")
+    searches.add_argument(
+        "--figure", help=f"draw the maps each finer search recovers or improves ({', '.join(FIGURES)})"
+    )
+    searches.add_argument("--across", **across)
 
-    devices = commands.add_parser(
+    devices = command(
         "devices", help="the backend, the devices the workflow will use, and one map's scoring timed on each"
     )
     devices.add_argument("--model", help="a .keras model (default: the blog's CNN, untrained)")
-    devices.add_argument("--map", type=int, default=0, help="map index in the layer (default 0)")
+    devices.add_argument("--map", type=whole(0), default=0, help="map index in the layer (default 0)")
 
-    prediction = commands.add_parser(
+    prediction = command(
         "score-prediction", help="how well the precursor's score predicts a pattern's loss after the full ascent"
     )
     prediction.add_argument("run", help="results folder of a run with exhaustive scoring (every pattern scored)")
-    prediction.add_argument("--maps", type=int, nargs="+", required=True, help="map indices to study")
-    prediction.add_argument("--sample", type=int, default=200, help="patterns across the score range per map")
+    prediction.add_argument("--maps", type=whole(0), nargs="+", required=True, help="map indices to study")
+    prediction.add_argument("--sample", type=whole(1), default=200, help="patterns across the score range per map")
     prediction.add_argument("--model", help="the run's .keras model (default: the one the run trained)")
     prediction.add_argument("--out", help="also write the figures here (.json)")
     return main
 
 
 def run(args):
+    if getattr(args, "out", None) and args.command in ("compare-precursor", "compare-searches", "score-prediction"):
+        check_outputs({"--out": (args.out, (".json",))}, [])
+    if getattr(args, "figure", None):
+        check_outputs({"--figure": (args.figure, FIGURES)}, [])
     if args.command == "compare-precursor":
-        return report(experiments.compare_precursor(args.exhaustive, args.other), args.out)
+        return report(experiments.compare_precursor(args.exhaustive, args.other, args.across), args.out)
     if args.command == "compare-searches":
-        found, images = experiments.compare_searches(args.runs)
+        found, images = experiments.compare_searches(args.runs, args.across)
         if args.figure:
             from . import figures
 
@@ -103,11 +142,14 @@ def run(args):
         return report(score_prediction(args, config, layer), args.out, hide=("scores_sample", "losses_sample"))
     if args.command == "score":
         screen = Path(args.out).with_name(paths.file_name(paths.SCREEN)) if config.precursor.screens else None
-        check_outputs({"--out": (args.out, ".npy")}, [args.model], screen, Path(args.out).with_name(RECORD))
+        check_outputs({"--out": (args.out, (".npy",))}, [args.model], screen, Path(args.out).with_name(RECORD))
+        model_code = config.model.custom_objects or ()
         if screen:
             jobs.screen_patterns(cnn=args.model, layer=layer, precursor=config.precursor, ascent=config.ascent,
-                                 compute=config.compute, scale=config.input_scale, out_screen=screen)  # fmt: skip
+                                 compute=config.compute, scale=config.input_scale, out_screen=screen,
+                                 made_by=lineage.of_job("screen_patterns", [args.model], model_code))  # fmt: skip
         jobs.score_precursor(
+            made_by=lineage.of_job("score_precursor", [args.model, *filter(None, [screen])], model_code),
             cnn=args.model,
             layer=layer,
             map_index=args.map,
@@ -119,8 +161,13 @@ def run(args):
             screen=screen,
         )
     elif args.command == "select":
-        check_outputs({"--out": (args.out, ".npz")}, [args.scores])
-        jobs.select_seeds(scores=args.scores, precursor=config.precursor, out_seeds=args.out)
+        scoring = Path(args.scores).with_name(RECORD)
+        check_outputs({"--out": (args.out, (".npz",))}, [args.scores, scoring])
+        if not scoring.is_file():
+            raise storage.StorageError(f"{scoring}: no such file (select reads the scoring's record beside the scores, "
+                                       "as `score` writes it)")  # fmt: skip
+        jobs.select_seeds(scores=args.scores, scoring=scoring, precursor=config.precursor, out_seeds=args.out,
+                          made_by=lineage.of_job("select_seeds", [args.scores, scoring]))  # fmt: skip
     else:
         scoring = Path(args.seeds).with_name(RECORD)
         for given in (args.model, args.seeds, scoring):
@@ -134,9 +181,14 @@ def run(args):
         if Path(args.out).is_file():
             raise storage.StorageError(f"--out {args.out}: a file; optimize writes a folder of results")
         check_outputs({}, [args.model, args.seeds, scoring], *results)
+        jobs.check_scoring(scoring, config.precursor)  # before any work
+        jobs.checked_seeds(args.seeds, scoring)
         for start in START_KINDS:
             for result, summary, robust in kinds:
                 jobs.optimize_oips(
+                    made_by=lineage.of_job(
+                        "optimize_oips", [args.model, args.seeds, scoring], config.model.custom_objects or ()
+                    ),
                     cnn=args.model,
                     layer=layer,
                     map_index=args.map,
@@ -152,14 +204,20 @@ def run(args):
                 )
 
 
+FIGURES = (".png", ".pdf", ".svg")  # the formats a figure is written in, by its file's suffix
+
+
 def check_outputs(named, inputs, *beside):
-    """Refuse, before any work, an output with another suffix than it must have (`named`: option -> (path,
-    suffix)) or one that would overwrite an input (the outputs: those and the files written `beside` them)."""
-    for option, (path, suffix) in named.items():
-        if Path(path).suffix != suffix:
-            raise storage.StorageError(f"{option} {path}: must end in {suffix}")
+    """Refuse, before any work, an output with another suffix than it may have (`named`: option -> (path,
+    suffixes)), a folder where a file goes, or an output that would overwrite an input (the outputs: those and
+    the files written `beside` them)."""
+    for option, (path, suffixes) in named.items():
+        if Path(path).suffix.lower() not in suffixes:
+            raise storage.StorageError(f"{option} {path}: must end in {' or '.join(suffixes)}")
     read = {Path(p).resolve() for p in inputs}
     for path in [*(path for path, _ in named.values()), *filter(None, beside)]:
+        if Path(path).is_dir():
+            raise storage.StorageError(f"{path}: a folder, where a file goes; give a file's path")
         if Path(path).resolve() in read:
             raise storage.StorageError(f"{path}: an output here, but also an input; write it elsewhere")
 

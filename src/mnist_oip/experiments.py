@@ -22,7 +22,55 @@ def precursor_maps(results):
     return found
 
 
-def compare_precursor(exhaustive, other):
+ACROSS = ("cnn", "framework", "code", "steps", "patterns")  # what a comparison may be told to compare across
+
+
+class UnlikeRuns(storage.StorageError):
+    """Runs compared were made otherwise than the comparison allows."""
+
+
+def experiment_of(scoring, start_result):
+    """What must agree between runs for their precursor results to compare, from a map's `Scoring` and its
+    precursor `StartResult`: the CNN (its file's content), the framework, the code of the scoring and of the
+    optimization, the steps of both, and the patterns (grid and levels)."""
+    scored, optimized = scoring.made_by or {}, start_result.made_by or {}
+    return {
+        "cnn": optimized.get("cnn", "not recorded"),
+        "framework": optimized.get("framework", "not recorded"),
+        "code": (scored.get("code", "not recorded"), optimized.get("code", "not recorded")),
+        "steps": (scoring.steps, start_result.steps),
+        "patterns": (scoring.grid, scoring.levels),
+    }
+
+
+def check_like(command, where, runs, experiments, across, allowed=()):
+    """Refuse, by name, runs whose `experiments` (`experiment_of` per run, for the same map `where`) differ in
+    something neither in `across` (asked for) nor in `allowed` (what the comparison is about)."""
+    first = experiments[0]
+    for run, other in zip(runs[1:], experiments[1:]):
+        for key in ACROSS:
+            if key in across or key in allowed or other[key] == first[key]:
+                continue
+            shown = [_shown(key, e[key]) for e in (first, other)]
+            raise UnlikeRuns(
+                f"{command}: {where} of {runs[0]} and of {run} were made with different {key}: {shown[0]} and "
+                f"{shown[1]}; compare runs of the same {key}, or add --across {key} to compare across it on purpose"
+            )
+
+
+def _shown(key, value):
+    if key == "cnn" and isinstance(value, str) and len(value) == 64:
+        return f"CNN file sha256 {value[:12]}"
+    if key == "code":
+        return f"scoring code {str(value[0])[:12]}, optimizing code {str(value[1])[:12]}"
+    if key == "steps":
+        return f"{value[0]} scoring steps, {value[1]} optimizing steps"
+    if key == "patterns":
+        return f"levels {value[1]} on a {value[0]}x{value[0]} grid"
+    return value
+
+
+def compare_precursor(exhaustive, other, across=()):
     """Per map, how many of the exhaustive run's seeds the other run kept, its best loss after full
     optimization from its seeds against the exhaustive one's (plain, and with the warm start where both ran
     it), and the image-steps each spent: in all (the scoring and the seeds' ascent) and in the scoring alone.
@@ -39,6 +87,8 @@ def compare_precursor(exhaustive, other):
         seeds_a, seeds_b = (Seeds.load(run(paths.SEEDS, **wildcards)) for run in runs)
         scoring_a, scoring_b = (Scoring.load(run(paths.SCORING, **wildcards)) for run in runs)
         _check_same_patterns(paths.MAP.format(**wildcards), exhaustive, scoring_a, other, scoring_b)
+        check_like("compare-precursor", paths.MAP.format(**wildcards), [exhaustive, other],
+                   [experiment_of(scoring_a, a), experiment_of(scoring_b, b)], across)  # fmt: skip
         row = {
             "map": a.map,
             "seeds": len(seeds_a.indices),
@@ -100,7 +150,7 @@ def map_name(row):
     return f"{row['layer']}/{row['map']}"
 
 
-def compare_searches(runs):
+def compare_searches(runs, across=()):
     """Per map of the first run (the default search) and each further run (a finer search on the same CNN),
     the best loss of the precursor's OIPs, plain and with the warm start, and whether one was found; which maps
     each finer search recovers (an OIP where the default found none), improves (a best loss at least
@@ -111,6 +161,12 @@ def compare_searches(runs):
     if not common:
         raise storage.StorageError(f"compare-searches: no map has precursor results in all of {', '.join(runs)}")
     results = [paths.Results(run) for run in runs]
+    for key in common:  # the same CNN, framework, code and steps in every run: only the patterns differ
+        wildcards = maps[0][key]
+        scorings = [Scoring.load(r(paths.SCORING, **wildcards)) for r in results]
+        heads = [StartResult.load_head(r(paths.START_SUMMARY, start=PRECURSOR, **wildcards)) for r in results]
+        experiments = [experiment_of(scoring, StartResult(**head)) for scoring, head in zip(scorings, heads)]
+        check_like("compare-searches", paths.MAP.format(**wildcards), runs, experiments, across, ("patterns",))
     labels = []
     for run, found in zip(runs, results):
         label = search_label(Scoring.load(found(paths.SCORING, **maps[0][common[0]])), levels=False)

@@ -4,6 +4,7 @@ training curves, the summary. Grey images are shown in grey, colour images (3 ch
 import csv
 import html
 import io
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -22,9 +23,11 @@ def display(image, contrast=False):
 
 
 def _save(fig, path):
-    """Figures are built without pyplot, whose global state jobs running side by side as threads would share."""
-    with atomic_path(path, ".png") as tmp:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    """Figures are built without pyplot, whose global state jobs running side by side as threads would share;
+    written in the format their file's suffix names (png, pdf, svg)."""
+    suffix = Path(path).suffix.lower()
+    with atomic_path(path, suffix) as tmp:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight", format=suffix.lstrip("."))
 
 
 GAP = 2  # px of white between images side by side
