@@ -430,7 +430,19 @@ def test_data_files_are_read_for_what_a_job_would_refuse(tmp_path):
     refused(keras_file, r"dataset.path: .*xy.npz: missing arrays \['x_test', 'x_train', 'y_test', 'y_train'\]")
     (tmp_path / "text.npz").write_text("not an archive")
     keras_file["dataset"]["path"] = str(tmp_path / "text.npz")
-    refused(keras_file, r"text.npz: not a readable .npz archive \(not an .npz archive; gzipped\? unpack it first\)")
+    refused(keras_file, r"text.npz: not a readable .npz file \(not an .npz archive; gzipped\? unpack it first\)")
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), "y_train": np.arange(50) % 10,
+              "x_test": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), "y_test": np.arange(20) % 10}  # fmt: skip
+    np.savez(tmp_path / "one_class.npz", **(arrays | {"y_train": np.full(50, 3)}))
+    keras_file["dataset"]["path"] = str(tmp_path / "one_class.npz")
+    refused(keras_file, r"one_class.npz: every training label is 3; a classifier learns nothing from one class")
+    np.savez(tmp_path / "damaged.npz", **arrays)
+    raw = bytearray((tmp_path / "damaged.npz").read_bytes())
+    raw[len(raw) // 3] ^= 0xFF  # a flipped byte inside the images: read through, the archive's checksum fails
+    (tmp_path / "damaged.npz").write_bytes(bytes(raw))
+    keras_file["dataset"]["path"] = str(tmp_path / "damaged.npz")
+    refused(keras_file, r"damaged.npz: not a readable .npz file \(Bad CRC-32")
     keras_file["dataset"]["path"] = str(tmp_path)
     refused(keras_file, r"dataset.path: .* is a folder; the keras source reads a file, mnist.npz")
     for name in (
@@ -463,3 +475,18 @@ def test_a_model_path_that_is_a_folder_says_so(tmp_path):
     config = edited("model.path", str(tmp_path)) | {"dataset": DEFAULT["dataset"] | {"source": "none"}}
     with pytest.raises(settings.ConfigError, match=r"model.path: .* is a folder, not a model saved as a .keras file"):
         settings.load(config)
+
+
+def test_every_problem_is_named_at_once_schema_errors_and_each_bad_layer():
+    config = copy.deepcopy(DEFAULT)
+    config["precursor"]["grid"] = 3.0
+    config["ascent"]["step_size"] = 1e30
+    config["maps"] = {"layer": ["conv9", "conv3", "dense"], "indices": [200]}
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.load(config)
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "invalid config:"
+    for expected in ("precursor.grid: 3.0 is a float", "ascent.step_size: 1e+30 is greater than the maximum of 1",
+                     "maps.layer: 'conv9' is not a Conv2D layer", "maps.indices: [200] beyond layer conv3",
+                     "maps.layer: 'dense' is not a Conv2D layer"):  # fmt: skip
+        assert any(line.strip().startswith(expected) for line in lines), (expected, lines)

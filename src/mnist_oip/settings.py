@@ -314,16 +314,22 @@ def _plain(value):
 
 
 def load(config, schema_path=SCHEMA):
-    """Validate `config` and return its `Settings`; a ConfigError names every problem found."""
-    validate(config, schema_path)
-    settings = Settings(**{name: section(cls, config[name]) for name, cls in SECTIONS.items()})
-    _check_model_and_data(settings)
-    _check_custom_layers(settings)
-    _check_maps(settings)
-    _check_input_scale(settings)
-    _check_scales(settings)
-    _check_shift(settings)
-    _check_precursor(settings.precursor, settings.architecture.input_shape)
+    """Validate `config` and return its `Settings`; one ConfigError names every problem found: the schema's,
+    and those of every check below whose sections the schema passed (`CHECKS`)."""
+    problems = schema_problems(config, schema_path)
+    broken = {problem.strip().split(":")[0].split(".")[0] for problem in problems}
+    default = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    usable = {name: config[name] if name not in broken and name in config else default[name] for name in SECTIONS}
+    settings = Settings(**{name: section(cls, usable[name]) for name, cls in SECTIONS.items()})
+    for check, reads, taints in CHECKS:
+        if not reads & broken:
+            try:
+                check(settings)
+            except (ConfigError, architecture.ArchitectureError) as err:
+                problems += [f"  {line}" for line in str(err).splitlines()]
+                broken |= taints
+    if problems:
+        raise ConfigError("invalid config:\n" + "\n".join(dict.fromkeys(problems)))
     return settings
 
 
@@ -342,16 +348,14 @@ def read_config(*paths):
     return config
 
 
-def validate(config, schema_path=SCHEMA):
-    """Check `config` against the JSON schema, integers strictly (7.0 is not 7); one error listing every
-    problem with its key, its value and what is allowed."""
+def schema_problems(config, schema_path=SCHEMA):
+    """Where `config` breaks the JSON schema, integers strictly (7.0 is not 7): a line per problem with its
+    key, its value and what is allowed."""
     import jsonschema
 
     schema = yaml.safe_load(Path(schema_path).read_text())
     problems = [_describe(e) for e in jsonschema.Draft202012Validator(schema).iter_errors(config)]
-    problems += _strict_types(config, schema, ())
-    if problems:
-        raise ConfigError("invalid config:\n" + "\n".join(sorted(set(problems))))
+    return sorted(set(problems + _strict_types(config, schema, ())))
 
 
 def _strict_types(value, schema, path):
@@ -601,19 +605,19 @@ def _check_scales(settings):
 
 
 def _check_maps(settings):
-    try:
-        shape = settings.architecture.input_shape
-        for layer in settings.maps.layers:
+    """Every layer of `maps.layer` and its maps, each problem named (all of them at once)."""
+    problems = []
+    for layer in settings.maps.layers:
+        try:
             count = settings.architecture.maps_of(layer)
-            beyond = [i for i in settings.map_indices(layer) if i >= count]
-            if beyond:
-                raise ConfigError(f"maps.indices: {beyond} beyond layer {layer}, which has maps 0..{count - 1}")
-    except architecture.ArchitectureError as err:
-        raise ConfigError(str(err)) from err
-    if settings.precursor.grid > min(shape[:2]):
-        raise ConfigError(
-            f"precursor.grid: {settings.precursor.grid} squares a side do not fit a {shape[0]}x{shape[1]} image"
-        )
+        except architecture.ArchitectureError as err:
+            problems.append(str(err))
+            continue
+        beyond = [i for i in settings.map_indices(layer) if i >= count]
+        if beyond:
+            problems.append(f"maps.indices: {beyond} beyond layer {layer}, which has maps 0..{count - 1}")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def _check_precursor(precursor, image_shape):
@@ -622,6 +626,10 @@ def _check_precursor(precursor, image_shape):
     before the last with as many steps as the last, and more seeds than reach the last round."""
     from .precursor import rounds, survivor_bytes  # numpy only
 
+    if precursor.grid > min(image_shape[:2]):
+        raise ConfigError(
+            f"precursor.grid: {precursor.grid} squares a side do not fit a {image_shape[0]}x{image_shape[1]} image"
+        )
     count = precursor.count
     shares = precursor.halving_keep
     if precursor.strategy == "halving" and isinstance(shares, tuple) and len(shares) != len(precursor.halving_steps):
@@ -657,3 +665,15 @@ def _check_precursor(precursor, image_shape):
             f"precursor.keep: {precursor.keep} seeds asked for, but only {survivors} of the {count} patterns "
             f"reach the last round{hint}"
         )
+
+
+CHECKS = (  # what a schema cannot express: each check with the sections it reads, run where those passed the
+    # schema and the checks before, and the sections its failure leaves unusable to the checks after it
+    (_check_model_and_data, {"dataset", "model", "training"}, {"dataset"}),
+    (_check_custom_layers, {"model"}, set()),
+    (_check_maps, {"maps", "model"}, set()),
+    (_check_input_scale, {"model", "dataset"}, set()),
+    (_check_scales, {"oip", "model"}, set()),
+    (_check_shift, {"uniqueness", "robust", "model"}, set()),
+    (lambda s: _check_precursor(s.precursor, s.architecture.input_shape), {"precursor", "model"}, set()),
+)
