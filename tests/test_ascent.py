@@ -125,7 +125,7 @@ def test_a_raw_pixel_model_climbs_in_its_own_input_range():
     from mnist_oip import settings
 
     cnn, held_out = raw_pixel_cnn()
-    digits = model.map_activations(cnn, "c2", held_out)
+    digits = model.map_activations(cnn, "c2")(held_out)
     index = int(np.argmax(digits.max(axis=0)))
     best_digit = digits[:, index].max()
     scale = settings.InputScale((float(held_out.mean()),), (float(held_out.std()),), "from the held-out digits")

@@ -119,7 +119,7 @@ def test_map_activations_are_each_maps_mean_over_the_image():
     x = np.random.default_rng(1).normal(size=(7, 28, 28, 1)).astype("float32")
     full = keras.Model(cnn.input, cnn.get_layer("conv2").output)
     expected = keras.ops.convert_to_numpy(full(x)).mean(axis=(1, 2))
-    np.testing.assert_allclose(model.map_activations(cnn, "conv2", x, batch_size=3), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.map_activations(cnn, "conv2", batch_size=3)(x), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_training_that_diverges_stops_with_epoch_and_loss():
@@ -207,7 +207,7 @@ def test_a_maps_activation_is_what_the_network_passes_on(layer, passed_on, befor
         out = keras.ops.convert_to_numpy(unit.output(features, unit.kernel, unit.bias, pre_activation))
         expected = keras.ops.convert_to_numpy(keras.Model(cnn.inputs, cnn.get_layer(name).output)(images))
         np.testing.assert_allclose(out, expected[:, : out.shape[1], : out.shape[2]], rtol=1e-4, atol=1e-5)
-    activations = model.map_activations(cnn, layer, keras.ops.convert_to_numpy(images))
+    activations = model.map_activations(cnn, layer)(keras.ops.convert_to_numpy(images))
     passed = keras.ops.convert_to_numpy(keras.Model(cnn.inputs, cnn.get_layer(passed_on).output)(images))
     np.testing.assert_allclose(activations, passed.mean(axis=(1, 2)), rtol=1e-4, atol=1e-6)
     assert (passed >= 0).all() and passed.mean() > 0

@@ -125,7 +125,7 @@ def load_model(path):
         loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many kinds for a bad file
         raise ModelError(f"{path}: cannot be loaded as a Keras model ({err})") from err
-    _takes_previous(loaded)  # read the model's own graph now, before any thread builds a body on it
+    graph(loaded)  # read the model's own graph now, once, before any job builds on it
     return loaded
 
 
@@ -313,11 +313,11 @@ def map_unit(model, layer_name):
         kernel = _ungrouped(kernel, conv.groups)
     layers, activation = [conv.name], conv.activation
     if activation is keras.activations.linear:
-        after = _next_layer(conv, layers)
+        after = _next_layer(model, conv, layers)
         if isinstance(after, keras.layers.BatchNormalization) and after.axis in (-1, 3):
             kernel, bias = _folded(after, kernel, bias)
             layers.append(after.name)
-            after = _next_layer(after, layers)
+            after = _next_layer(model, after, layers)
         if isinstance(after, ELEMENTWISE):
             activation = after if after.compute_dtype == "float32" else _with_policy(after, "float32")
             layers.append(after.name)
@@ -341,18 +341,18 @@ def _ungrouped(kernel, groups):
     return plain
 
 
-def _next_layer(layer, passed):
-    """The one layer that takes `layer`'s output, or None where none or several do; past the layers that pass
-    their input on unchanged at inference (`AT_INFERENCE_IDENTITY`, a linear Activation), whose names go to
-    `passed`."""
-    consumers = {node.operation for node in layer._outbound_nodes}
-    after = consumers.pop() if len(consumers) == 1 else None
+def _next_layer(model, layer, passed):
+    """The one layer of `model` that takes `layer`'s output, or None where none or several do; past the layers
+    that pass their input on unchanged at inference (`AT_INFERENCE_IDENTITY`, a linear Activation), whose names
+    go to `passed`."""
+    consumers = {name for name, (_, sources) in graph(model).items() if layer.name in sources}
+    after = model.get_layer(consumers.pop()) if len(consumers) == 1 else None
     unchanged = isinstance(after, AT_INFERENCE_IDENTITY) or (
         isinstance(after, keras.layers.Activation) and after.activation is keras.activations.linear
     )
     if unchanged:
         passed.append(after.name)
-        return _next_layer(after, passed)
+        return _next_layer(model, after, passed)
     return after
 
 
@@ -367,27 +367,52 @@ def _folded(norm, kernel, bias):
 
 
 def _is_chain(model, layers):
-    """Whether each of `layers` takes the one output of the one before it in `model`, the first its input."""
-    takes_previous = _takes_previous(model)
-    return all(takes_previous[layer.name] for layer in layers)
+    """Whether each of `layers` is called once in `model`, on the one output of the layer listed before it (the
+    first: on the model's input)."""
+    found, order = (
+        graph(model),
+        [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)],
+    )
+    for layer in layers:
+        calls, sources = found[layer.name]
+        before = order.index(layer.name) - 1
+        if calls != 1 or len(sources) != 1 or (before >= 0 and sources != [order[before]]):
+            return False
+    return True
 
 
-_TAKES_PREVIOUS = weakref.WeakKeyDictionary()  # model -> {layer name: takes the previous layer's one output}
+_GRAPHS = weakref.WeakKeyDictionary()  # model -> {layer name: (calls, the layers whose outputs they take)}
 
 
-def _takes_previous(model):
-    """Per layer of `model`, whether its one call in the model takes the output of the layer listed before it
-    (the first: the model's input). Read once per model, on first sight: building a body calls the layers
-    again, and those calls add nodes that are not the model's."""
-    if model not in _TAKES_PREVIOUS:
-        layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-        flags = {}
-        for before, layer in zip([None, *layers], layers):
-            sources = {node.operation for node in layer._inbound_nodes for node in node.parent_nodes}
-            one_input = len(layer._inbound_nodes) == 1 and len(layer._inbound_nodes[0].input_tensors) == 1
-            flags[layer.name] = one_input and (before is None or sources == {before})
-        _TAKES_PREVIOUS[model] = flags
-    return _TAKES_PREVIOUS[model]
+def graph(model):
+    """Per layer of `model` (by name): how often the model calls it, and the layers whose outputs those calls
+    take, in order; from the model's config, Keras' public account of its graph, read once per model (a
+    Sequential model's layers each take the one before, the first the input)."""
+    if model not in _GRAPHS:
+        layers = model.get_config().get("layers", [])
+        if isinstance(model, keras.Sequential):
+            names = [layer["config"]["name"] for layer in layers if layer["class_name"] != "InputLayer"]
+            _GRAPHS[model] = {
+                name: (1, [before] if before else ["input"]) for before, name in zip([None, *names], names)
+            }
+        else:
+            _GRAPHS[model] = {
+                layer["config"]["name"]: (len(layer["inbound_nodes"]), _sources(layer["inbound_nodes"]))
+                for layer in layers
+            }
+    return _GRAPHS[model]
+
+
+def _sources(value):
+    """The names of the layers whose outputs a serialized call (`inbound_nodes`, nested lists and dicts) takes."""
+    if isinstance(value, dict):
+        history = (
+            value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
+        )
+        return [history[0]] if history else [name for item in value.values() for name in _sources(item)]
+    if isinstance(value, list | tuple):
+        return [name for item in value for name in _sources(item)]
+    return []
 
 
 def _with_policy(layer, policy):
@@ -437,15 +462,15 @@ def class_probabilities(model, images, batch_size=256):
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def map_activations(model, layer_name, images, batch_size=256):
-    """Each image's mean activation of every map of the conv layer `layer_name` (as its `MapUnit` passes it
-    on): (images, maps)."""
+def map_activations(model, layer_name, batch_size=256):
+    """images -> each image's mean activation of every map of the conv layer `layer_name` (as its `MapUnit`
+    passes it on), (images, maps) float32, in batches of `batch_size`; built here, run by the caller."""
     unit, body = map_unit(model, layer_name), layer_body(model, layer_name)
 
     def means(batch):
         return keras.ops.mean(unit.output(body(batch, training=False), unit.kernel, unit.bias), axis=(1, 2))
 
-    return _in_batches(means, images, batch_size).astype(np.float32)
+    return lambda images: _in_batches(means, images, batch_size).astype(np.float32)
 
 
 def _in_batches(function, images, batch_size):
