@@ -7,7 +7,7 @@ random_robust's and precursor_robust's.
     python scripts/rank_robust.py SUMMARY.json...
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -54,4 +54,6 @@ def main(paths):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    arguments = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    arguments.add_argument("summaries", nargs="+", metavar="SUMMARY.json", help="a layer summary per setting")
+    main(arguments.parse_args().summaries)

@@ -8,8 +8,8 @@ EXHAUSTIVE_RESULTS: the results folder of a run with `precursor: {strategy: exha
 (scripts/compare_precursor.sh makes one). Both screen precisions are ranked, float32 and bfloat16.
 """
 
+import argparse
 import json
-import sys
 
 import numpy as np
 
@@ -55,4 +55,9 @@ def main(run, model_path, layer="conv3"):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    arguments = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    arguments.add_argument("run", metavar="EXHAUSTIVE_RESULTS", help="results folder of an exhaustive run")
+    arguments.add_argument("model_path", metavar="MODEL", help="that run's .keras model")
+    arguments.add_argument("layer", nargs="?", default="conv3", metavar="LAYER", help="the conv layer (default conv3)")
+    given = arguments.parse_args()
+    main(given.run, given.model_path, given.layer)
