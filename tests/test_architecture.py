@@ -12,8 +12,8 @@ def test_the_blog_cnn_file_says_what_the_config_describes(tmp_path):
     model.build_cnn((4, 5, 6), 8).save(tmp_path / "cnn.keras")
     read = architecture.read_keras_file(tmp_path / "cnn.keras")
     described = architecture.blog_cnn((4, 5, 6))
-    assert (read.input_shape, read.conv_layers) == (described.input_shape, described.conv_layers)
-    assert list(read.conv_layers) == ["conv1", "conv2", "conv3"]
+    assert (read.input_shape, read.map_layers) == (described.input_shape, described.map_layers)
+    assert list(read.map_layers) == ["conv1", "conv2", "conv3"]
 
 
 def test_a_sequential_colour_model_without_an_input_layer_entry(tmp_path):
@@ -21,11 +21,11 @@ def test_a_sequential_colour_model_without_an_input_layer_entry(tmp_path):
     cnn.build((None, 20, 24, 3))
     cnn.save(tmp_path / "seq.keras")
     read = architecture.read_keras_file(tmp_path / "seq.keras")
-    assert read.input_shape == (20, 24, 3) and read.conv_layers == {"a": 3, "b": 5}
+    assert read.input_shape == (20, 24, 3) and read.map_layers == {"a": 3, "b": 5}
     assert read.maps_of("b") == 5
     with pytest.raises(
         architecture.ArchitectureError,
-        match=r"'c' is not a Conv2D layer of the model .*seq.keras; its conv layers are a, b",
+        match=r"'c' is not a layer with maps of the model .*seq.keras; its layers with maps are a, b",
     ):
         read.maps_of("c")
 

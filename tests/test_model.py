@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from helpers import value_and_gradient
 
-from mnist_oip import model, patterns
+from mnist_oip import ascent, model, patterns
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def whole_layer(cnn, layer, images):
 @pytest.mark.parametrize("pre_activation", [False, True])
 def test_one_map_equals_the_layer_channel(cnn, layer, index, pre_activation):
     images = patterns.random_starts(5, [28, 7], seed=1)
-    target, unit = model.conv_layer(cnn, layer), model.map_unit(cnn, layer)
+    target, unit = model.map_layer(cnn, layer), model.map_unit(cnn, layer)
     kernel, bias = unit.map_filter(index)
     features = model.layer_body(cnn, layer)(images)
     out = keras.ops.convert_to_numpy(unit.output(features, kernel, bias, pre_activation))
@@ -63,7 +63,7 @@ def test_bodies_built_one_after_another_stay_chains():
 
 
 def test_bad_layer_and_map_are_named(cnn):
-    with pytest.raises(model.ModelError, match=r"'dense' is not a Conv2D layer.*conv1.*conv2.*conv3"):
+    with pytest.raises(model.ModelError, match=r"'dense' is not a layer with maps.*conv1.*conv2.*conv3"):
         model.layer_body(cnn, "dense")
     with pytest.raises(model.ModelError, match=r"map 128 does not exist: layer 'conv3' has maps 0..127"):
         model.map_unit(cnn, "conv3").map_filter(128)
@@ -79,7 +79,9 @@ def test_wrong_model_files_are_named(tmp_path):
     other.save(tmp_path / "other.keras")
     loaded = model.load_model(tmp_path / "other.keras")
     model.check_image_model(loaded, "other.keras")  # a colour CNN of another size is fine
-    with pytest.raises(model.ModelError, match=r"'conv3' is not a Conv2D layer of the model; its conv layers are"):
+    with pytest.raises(
+        model.ModelError, match=r"'conv3' is not a layer with maps of the model; its layers with maps are"
+    ):
         model.layer_body(loaded, "conv3")
     flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
     with pytest.raises(
@@ -87,7 +89,7 @@ def test_wrong_model_files_are_named(tmp_path):
     ):
         model.check_image_model(flat, "flat.keras")
     no_conv = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    with pytest.raises(model.ModelError, match=r"dense.keras: the model has no Conv2D layer"):
+    with pytest.raises(model.ModelError, match=r"dense.keras: the model has no layer with maps"):
         model.check_image_model(no_conv, "dense.keras")
 
 
@@ -285,3 +287,44 @@ def test_a_prelu_after_the_map_and_integer_images_into_a_branch_are_named():
     x = keras.layers.Conv2D(3, 3, name="after")(x)
     with pytest.raises(model.ModelError, match="uint8 images"):
         model.layer_body(keras.Model(inputs, x), "after")
+
+
+def residual_model():
+    """A residual block (a conv without an activation of its own, summed with its input, then a ReLU), a
+    separable and a depthwise conv, and a concatenation: the shapes users build beside plain convs."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((28, 28, 1))
+    a = keras.layers.Conv2D(4, 3, activation="relu", name="conv_a")(inputs)
+    b = keras.layers.Conv2D(4, 3, padding="same", name="conv_b")(a)
+    out = keras.layers.ReLU(name="out")(keras.layers.Add(name="add")([a, b]))
+    x = keras.layers.SeparableConv2D(6, 3, activation="relu", name="separable")(out)
+    x = keras.layers.DepthwiseConv2D(3, depth_multiplier=2, activation="relu", name="depthwise")(x)
+    x = keras.layers.Concatenate(name="joined")([x, x])
+    return keras.Model(inputs, keras.layers.Dense(2, name="head")(keras.layers.Flatten()(x)))
+
+
+@pytest.mark.parametrize(
+    "layer, index, passed_on, linear",
+    [
+        ("conv_b", 1, "conv_b", True),  # summed before any non-linearity: its own output, and linear
+        ("add", 2, "out", False),  # the sum as the network passes it on: through the ReLU after it
+        ("out", 3, "out", False),
+        ("separable", 5, "separable", False),  # its own activation
+        ("depthwise", 11, "depthwise", False),
+        ("joined", 13, "joined", True),
+    ],
+)
+def test_the_maps_of_other_layers_are_their_output_channels_as_the_network_passes_them_on(
+    layer, index, passed_on, linear
+):
+    cnn = residual_model()
+    images = keras.ops.convert_to_numpy(patterns.random_starts(3, [28, 7], seed=2))
+    climb = ascent.LayerAscent(cnn, layer, 0.05)
+    assert climb.unit.linear == linear and climb.unit.layers[-1] == passed_on
+    expected = keras.ops.convert_to_numpy(keras.Model(cnn.input, cnn.get_layer(passed_on).output)(images))
+    np.testing.assert_allclose(climb.map(index).losses(images), expected[..., index].mean(axis=(1, 2)), atol=1e-6)
+    _, curve, final = climb.map(index).run(images, 5)
+    assert (final > curve[0]).all(), "the ascent climbs them"
+    post, _ = climb.screen(patterns.coarse_patterns(np.arange(4), 3, (0.2, 0.5, 0.8)))
+    upscaled = keras.ops.convert_to_numpy(patterns.upscale(patterns.coarse_patterns(np.arange(4), 3, (0.2, 0.5, 0.8))))
+    np.testing.assert_allclose(post[:, index], climb.map(index).losses(upscaled), rtol=1e-5, atol=1e-6)

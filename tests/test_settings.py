@@ -120,7 +120,7 @@ def test_map_beyond_layer_and_non_conv_layer():
         settings.load(edited("maps.indices", [0, 128, 300]))
     with pytest.raises(
         settings.ConfigError,
-        match=r"maps.layer: 'dense' is not a Conv2D layer of the blog's CNN; its conv layers are conv1",
+        match=r"maps.layer: 'dense' is not a layer with maps of the blog's CNN; its layers with maps are conv1",
     ):
         settings.load(edited("maps.layer", "dense"))
     assert settings.load(edited("maps.layer", "conv1")).map_indices("conv1") == list(range(32))
@@ -213,7 +213,8 @@ def test_an_own_model_brings_its_layers_and_input_size(tmp_path):
 def test_an_own_models_layer_must_be_a_convolution(tmp_path):
     with pytest.raises(
         settings.ConfigError,
-        match=r"maps.layer: 'head' is not a Conv2D layer of the model .*own.keras; its conv layers are block1",
+        match=r"maps.layer: 'head' is not a layer with maps of the model .*own.keras \(Dense, whose output is no image of "
+        r"channels\); its layers with maps are block1",
     ):
         settings.load(own_model_config(tmp_path, small_colour_cnn(), "head"))
 
@@ -368,18 +369,20 @@ def test_a_model_with_its_own_layer_class_needs_the_file_that_defines_it(tmp_pat
     assert done.returncode == 0 and "layers.py" in done.stdout, done.stderr[-2000:]
 
 
-def test_layers_of_nested_models_and_other_conv_kinds_are_refused_by_name(tmp_path):
+def test_layers_of_nested_models_are_refused_by_name_and_other_kinds_bring_their_maps(tmp_path):
     import keras
 
     block = keras.Sequential([keras.layers.Conv2D(4, 3, name="inner")], name="block")
     inputs = keras.Input((28, 28, 1))
     x = keras.layers.SeparableConv2D(3, 3, name="separable")(block(inputs))
+    x = keras.layers.DepthwiseConv2D(3, depth_multiplier=2, name="depthwise")(x)
+    x = keras.layers.Add(name="sum")([x, x])
     config = own_model_config(tmp_path, keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x))), "inner")
     with pytest.raises(settings.ConfigError, match=r"'inner' lies inside the nested model 'block'.*not supported"):
         settings.load(config)
-    config["maps"]["layer"] = "separable"
-    with pytest.raises(settings.ConfigError, match=r"'separable' is a SeparableConv2D layer; only Conv2D layers are"):
-        settings.load(config)
+    config["maps"]["layer"] = ["separable", "depthwise", "sum"]
+    loaded = settings.load(config)
+    assert [len(loaded.map_indices(layer)) for layer in ("separable", "depthwise", "sum")] == [3, 6, 6]
 
 
 def test_an_own_models_input_scale_comes_from_its_held_out_images_or_is_given(tmp_path):
@@ -487,6 +490,6 @@ def test_every_problem_is_named_at_once_schema_errors_and_each_bad_layer():
     lines = str(raised.value).splitlines()
     assert lines[0] == "invalid config:"
     for expected in ("precursor.grid: 3.0 is a float", "ascent.step_size: 1e+30 is greater than the maximum of 1",
-                     "maps.layer: 'conv9' is not a Conv2D layer", "maps.indices: [200] beyond layer conv3",
-                     "maps.layer: 'dense' is not a Conv2D layer"):  # fmt: skip
+                     "maps.layer: 'conv9' is not a layer with maps", "maps.indices: [200] beyond layer conv3",
+                     "maps.layer: 'dense' is not a layer with maps"):  # fmt: skip
         assert any(line.strip().startswith(expected) for line in lines), (expected, lines)

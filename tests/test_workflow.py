@@ -464,6 +464,28 @@ def test_an_own_model_whose_layer_is_not_a_convolution_stops_before_any_job(tmp_
     done = snakemake(tmp_path, configs=(config,))
     assert done.returncode != 0 and not (tmp_path / "results").exists()
     assert (
-        "maps.layer: 'dense' is not a Conv2D layer of the model own.keras; its conv layers are block1, block2"
-        in done.stderr
+        "maps.layer: 'dense' is not a layer with maps of the model own.keras (Dense, whose output is no image of "
+        "channels); its layers with maps are block1, block2" in done.stderr
     )
+
+
+def test_a_residual_blocks_layers_end_to_end(tmp_path):
+    from test_model import residual_model
+
+    cnn = residual_model()
+    cnn.save(tmp_path / "residual.keras")
+    config = edited_config(tmp_path, {"model": {"path": "residual.keras", "input_scale": {"mean": [0], "std": [1]}},
+                                      "dataset": {"source": "none"}, "maps": {"layer": ["conv_b", "add"], "indices": [1, 2]}})  # fmt: skip
+    done = snakemake(tmp_path, configs=(config,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = (tmp_path / "results/summary.md").read_text()
+    block = {layer: summary.split(f"## Layer {layer}")[1].split("## Layer")[0] for layer in ("conv_b", "add")}
+    assert "The maps of conv_b pass on the output of conv_b with no non-linearity of their own" in block["conv_b"]
+    assert "no non-linearity" not in block["add"]
+    for layer, passed_on in (("conv_b", "conv_b"), ("add", "out")):
+        result = MapResult.load([tmp_path / f"results/maps/{layer}/2/{start}.npz" for start in START_KINDS])
+        assert result.unit == {"layers": ["add", "out"] if layer == "add" else ["conv_b"], "linear": layer == "conv_b"}
+        strategy = result.strategies["random"]
+        expected = keras.Model(cnn.input, cnn.get_layer(passed_on).output)(strategy.oips)
+        np.testing.assert_allclose(strategy.losses, keras.ops.convert_to_numpy(expected)[..., 2].mean(axis=(1, 2)),
+                                   rtol=1e-4, atol=1e-5)  # fmt: skip

@@ -1,6 +1,10 @@
-"""What the workflow must know of a CNN before loading it: the input image's shape and the conv layers with
-their numbers of maps. From the config's blog CNN, or read from a saved `.keras` file's `config.json`
-(a zip member), so planning a run needs no framework.
+"""What the workflow must know of a CNN before loading it: the input image's shape and the layers whose maps
+it can explain, with their numbers of maps. From the config's blog CNN, or read from a saved `.keras` file's
+`config.json` (a zip member), so planning a run needs no framework.
+
+A layer's maps are the channels of its output where that output is an image: a Conv2D's (climbed through its
+kernel, `model.MapUnit`), and those of the other convolutions, of merges such as a residual block's Add, of
+activation layers and of BatchNormalization (`model.ChannelUnit`).
 """
 
 import dataclasses
@@ -11,7 +15,17 @@ from pathlib import Path
 CONV_LAYERS = ("conv1", "conv2", "conv3")  # the conv layers of the blog's CNN (`model.build_cnn`)
 BLOG_INPUT = (28, 28, 1)
 CONV_CLASSES = ("Conv2D",)
-UNSUPPORTED_CONVS = ("SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose", "Conv1D", "Conv3D")
+# Per class of the other layers whose maps can be explained: how their output's channels follow from the layer.
+MERGES_AND_ACTIVATIONS = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Activation", "ReLU",
+                          "LeakyReLU", "ELU", "BatchNormalization")  # fmt: skip
+CHANNEL_CLASSES = {
+    "SeparableConv2D": "filters",
+    "Conv2DTranspose": "filters",
+    "DepthwiseConv2D": "depthwise",
+    "Concatenate": "concatenated",
+    **dict.fromkeys(MERGES_AND_ACTIVATIONS, "same"),
+}
+SAME_CHANNELS = ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Identity", "PReLU", "Softmax")
 NESTED_MODELS = ("Sequential", "Functional", "Model")
 
 
@@ -22,7 +36,7 @@ class ArchitectureError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Architecture:
     input_shape: tuple[int, int, int]  # height, width, channels
-    conv_layers: dict  # name -> number of maps, in the model's order
+    map_layers: dict  # name -> number of maps, of every layer whose maps can be explained, in the model's order
     origin: str  # what it describes, for messages
     classes: int | None = None  # the model's outputs: its last Dense layer's units, where the file says so
     nested: dict = dataclasses.field(default_factory=dict)  # layer inside a nested model -> that model's name
@@ -30,23 +44,23 @@ class Architecture:
     custom_classes: tuple = ()  # registered names of layer classes that are not Keras' own
 
     def maps_of(self, layer):
-        """The number of maps of the conv layer `layer`, or a named error that says why it cannot be one."""
+        """The number of maps of the layer `layer`, or a named error that says why it has none to explain."""
         if layer in self.nested:
             raise ArchitectureError(
                 f"maps.layer: {layer!r} lies inside the nested model {self.nested[layer]!r} of {self.origin}; "
                 "layers of nested models are not supported: build the model with its layers at the top level"
             )
-        if layer in self.other_kinds and self.other_kinds[layer] in UNSUPPORTED_CONVS:
-            raise ArchitectureError(
-                f"maps.layer: {layer!r} is a {self.other_kinds[layer]} layer; only Conv2D layers are supported "
-                f"(the conv layers of {self.origin}: {', '.join(self.conv_layers) or 'none'})"
+        if layer not in self.map_layers:
+            kind = (
+                f" ({self.other_kinds[layer]}, whose output is no image of channels)"
+                if layer in self.other_kinds
+                else ""
             )
-        if layer not in self.conv_layers:
             raise ArchitectureError(
-                f"maps.layer: {layer!r} is not a Conv2D layer of {self.origin}; "
-                f"its conv layers are {', '.join(self.conv_layers) or 'none'}"
+                f"maps.layer: {layer!r} is not a layer with maps of {self.origin}{kind}; its layers with maps are "
+                f"{', '.join(self.map_layers) or 'none'}"
             )
-        return self.conv_layers[layer]
+        return self.map_layers[layer]
 
 
 def blog_cnn(filters):
@@ -69,23 +83,70 @@ def read_keras_file(path):
         raise ArchitectureError(
             f"model.path: {path} takes inputs of shape {shape}, not images (height, width, channels)"
         )
-    convs = {
-        layer["config"]["name"]: int(layer["config"]["filters"])
-        for layer in layers
-        if layer.get("class_name") in CONV_CLASSES
-    }
+    maps = _map_layers(layers, shape)
     nested, other_kinds, custom = {}, {}, []
     for layer, parent in _every_layer(layers):
         name, kind = layer["config"].get("name"), layer.get("class_name")
         if parent is not None:
             nested[name] = parent
-        elif kind not in CONV_CLASSES:
+        elif name not in maps:
             other_kinds[name] = kind
         if layer.get("registered_name") and ">" in layer["registered_name"]:
             custom.append(layer["registered_name"])
     return Architecture(
-        tuple(shape), convs, origin, _output_units(config, layers), nested, other_kinds, tuple(dict.fromkeys(custom))
+        tuple(shape), maps, origin, _output_units(config, layers), nested, other_kinds, tuple(dict.fromkeys(custom))
     )
+
+
+def _map_layers(layers, input_shape):
+    """{name: maps} of the top-level layers whose output is an image of channels and which the ascent can take
+    (`CONV_CLASSES`, `CHANNEL_CLASSES`): each layer's input shapes from the tensors its call takes, its build,
+    or (in a Sequential model) the layer before it."""
+    outputs, previous, found = {}, (len(input_shape) + 1, input_shape[-1]), {}  # (rank, channels) of an output
+    for layer in layers:
+        kind, config = layer.get("class_name"), layer.get("config", {})
+        if kind == "InputLayer":
+            outputs[config.get("name")] = previous
+            continue
+        inputs = _input_shapes(layer) or [previous]
+        rank, channels = inputs[0]
+        rule = (
+            "filters" if kind in CONV_CLASSES else CHANNEL_CLASSES.get(kind, "same" if kind in SAME_CHANNELS else None)
+        )
+        if rule == "filters":
+            channels = int(config["filters"])
+        elif rule == "depthwise":
+            channels = channels * int(config.get("depth_multiplier", 1))
+        elif rule == "concatenated":
+            channels = sum(c for _, c in inputs) if config.get("axis", -1) in (-1, rank - 1) else None
+        elif rule != "same":
+            rank = channels = None
+        previous = outputs[config.get("name")] = (rank, channels)
+        if (kind in CONV_CLASSES or kind in CHANNEL_CLASSES) and rank == 4 and isinstance(channels, int):
+            found[config.get("name")] = channels
+    return found
+
+
+def _input_shapes(layer):
+    """(rank, channels) of each input of a layer: of the tensors its saved call takes, or of its build."""
+    shapes = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            if value.get("class_name") == "__keras_tensor__" and "shape" in value.get("config", {}):
+                shapes.append(value["config"]["shape"])
+            else:
+                for item in value.values():
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(layer.get("inbound_nodes", []))
+    built = (layer.get("build_config") or {}).get("input_shape")
+    if not shapes and built:
+        shapes = built if built and isinstance(built[0], list) else [built]
+    return [(len(shape), shape[-1]) for shape in shapes if shape]
 
 
 def _output_units(config, layers):

@@ -17,6 +17,7 @@ not a constant in it: every map of a layer shares one compilation. `LayerAscent.
 alone, for every map of the layer at once: the precursor's screen.
 """
 
+import contextlib
 import dataclasses
 
 import keras
@@ -158,10 +159,15 @@ class LayerAscent:
         if backend not in _BACKENDS:
             raise NotImplementedError(f"no ascent step for the Keras backend {backend!r}; use tensorflow or jax")
         features_of, loop, screen = _BACKENDS[backend]
-        features = features_of(model.layer_body(cnn, layer_name, precision, scale))
+        body = model.layer_body(cnn, layer_name, precision, scale)
+        features = features_of(body)
         parts = _objective(features, self.unit, style, self.input_shape)
         self._run, self._losses, self._run_function = loop(*parts, float(step_size))
         self._screen = screen(features, self.unit, self.input_shape)
+        # TensorFlow crashed (a segmentation fault) when jobs in two threads traced functions through the model's
+        # own graph (a residual block, say) at once: there, one call at a time.
+        graph = backend == "tensorflow" and model.runs_the_models_graph(body)
+        self.one_at_a_time = model.graph_lock(cnn) if graph else contextlib.nullcontext()
 
     @property
     def maps(self):
@@ -173,7 +179,8 @@ class LayerAscent:
     def screen(self, coarse):
         """Coarse grid patterns (n, grid, grid), upscaled as `patterns.upscale` does, through the layer: each
         map's mean activation and mean pre-activation, two float32 arrays (n, maps). Forward only."""
-        post, pre = (keras.ops.convert_to_numpy(a) for a in self._screen(np.asarray(coarse, np.float32)))
+        with self.one_at_a_time:
+            post, pre = (keras.ops.convert_to_numpy(a) for a in self._screen(np.asarray(coarse, np.float32)))
         if not (np.isfinite(post).all() and np.isfinite(pre).all()):
             raise AscentError(f"{self.layer}: a screen activation is NaN or inf")
         return post, pre
@@ -193,7 +200,8 @@ class MapAscent:
 
     def losses(self, images):
         """Each image's loss, untransformed."""
-        return keras.ops.convert_to_numpy(self._layer._losses(images, self.kernel, self.bias, self.pre_activation))
+        with self._layer.one_at_a_time:
+            return keras.ops.convert_to_numpy(self._layer._losses(images, self.kernel, self.bias, self.pre_activation))
 
     def run(self, images, steps, rng=None):
         if steps == 0:
@@ -202,7 +210,8 @@ class MapAscent:
         else:
             transforms = self._layer.transforms
             rows = None if transforms is None else transforms.draw(rng, steps, len(images))
-            result = self._layer._run(images, self.kernel, self.bias, steps, self.pre_activation, rows)
+            with self._layer.one_at_a_time:
+                result = self._layer._run(images, self.kernel, self.bias, steps, self.pre_activation, rows)
             images, curve, final = (keras.ops.convert_to_numpy(a) for a in result)
         self._check(curve, final, steps)
         return images, curve, final

@@ -244,11 +244,12 @@ def checked_seeds(seeds, scoring):
     """A seeds file (`Seeds`), refused unless its patterns are of the grid and levels that its scoring's record
     (`scoring.json`) says were scored."""
     done, found = Scoring.load(scoring), Seeds.load(seeds)
-    cells = found.coarse.shape[1:]
-    if found.coarse.ndim != 3 or cells != (done.grid, done.grid) or not np.isin(found.coarse, done.levels).all():
+    levels = np.asarray(done.levels or [], np.float32)  # as the patterns hold them
+    if found.coarse.shape[1:] != (done.grid, done.grid) or not np.isin(found.coarse, levels).all():
+        seen = [round(float(v), 6) for v in np.unique(found.coarse)]
         raise storage.StorageError(
-            f"{seeds}: seeds of shape {found.coarse.shape} with levels {sorted(set(np.unique(found.coarse).tolist()))}, "
-            f"not patterns of {scoring}: levels {done.levels} on a {done.grid}x{done.grid} grid"
+            f"{seeds}: seeds of shape {found.coarse.shape} with levels {seen}, not patterns of {scoring}: levels "
+            f"{done.levels} on a {done.grid}x{done.grid} grid"
         )
     return found
 
@@ -306,7 +307,8 @@ def optimize_oips(
             f"map {map_index} of {layer}: {strategy.name} starts, {n} x {strategy.steps} steps, best loss "
             f"{result.best_loss:.4g}, read as class {result.classes[result.best]} ({result.confidences[result.best]:.2f})"
         )
-    StartResult(layer, map_index, start, oip.steps, results, made_by).save(out_result, out_summary)
+    unit = {"layers": list(plain.unit.layers), "linear": plain.unit.linear}
+    StartResult(layer, map_index, start, oip.steps, results, made_by, unit).save(out_result, out_summary)
 
 
 @cnn_job
@@ -391,7 +393,8 @@ def summarize_layer(
     if faithful:
         kinds["faithfulness measures"] = [(m.map, faithful[folder].made_by) for m, folder in zip(maps, by_map)]
     mixed = [line for kind, records in kinds.items() for line in lineage.mixed(f"{layer} {kind}", records)]
-    done = dataclasses.replace(done, made_by=maps[0].made_by[next(iter(maps[0].made_by))], mixed=mixed)
+    done = dataclasses.replace(done, made_by=maps[0].made_by[next(iter(maps[0].made_by))], mixed=mixed,
+                               unit_note=summary.unit_note(layer, maps[0].unit))  # fmt: skip
     for line in mixed:
         log(f"mixed: {line}")
     fig.gallery(layer, best, out_gallery, figures.contrast, figures.gallery_columns)
@@ -428,6 +431,7 @@ def summarize(
         blocks += [
             ("heading", f"Layer {done.layer}"),
             ("text", done.count_line),
+            *([("text", done.unit_note)] if done.unit_note else []),
             ("text", done.class_line),
             ("table", done.comparison),
             *([("text", FAITHFULNESS), ("table", done.faithfulness)] if done.faithfulness else []),

@@ -1,14 +1,16 @@
 """The blog's CNN (build, train) and any saved model (load, check); the body up to a conv layer
 (`layer_body`) and what its maps pass on (`MapUnit`); class probabilities and map activations."""
 
+import contextlib
 import dataclasses
+import threading
 import weakref
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from . import storage
+from . import architecture, storage
 from .architecture import BLOG_INPUT, CONV_LAYERS
 
 
@@ -129,15 +131,20 @@ def load_model(path):
     return loaded
 
 
-def conv_layers(model):
-    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+def map_layers(model):
+    """The layers of `model` whose maps can be explained: whose output is an image of channels, and of a kind
+    the ascent takes (`architecture.CONV_CLASSES`, `architecture.CHANNEL_CLASSES`)."""
+    kinds = (*architecture.CONV_CLASSES, *architecture.CHANNEL_CLASSES)
+    return [layer.name for layer in model.layers if type(layer).__name__ in kinds and len(layer.output.shape) == 4]
 
 
-def conv_layer(model, layer_name):
-    """The Conv2D layer `layer_name` of `model`, or a ModelError naming the model's conv layers."""
-    names = conv_layers(model)
+def map_layer(model, layer_name):
+    """The layer `layer_name` of `model` whose maps are to be explained, or a ModelError naming those there are."""
+    names = map_layers(model)
     if layer_name not in names:
-        raise ModelError(f"maps.layer: {layer_name!r} is not a Conv2D layer of the model; its conv layers are {names}")
+        raise ModelError(
+            f"maps.layer: {layer_name!r} is not a layer with maps of the model; its layers with maps are {names}"
+        )
     return model.get_layer(layer_name)
 
 
@@ -148,7 +155,9 @@ def layer_body(model, layer_name, precision="float32", scale=None):
     With `precision` bfloat16 these layers compute in bfloat16 (weights and the image stay float32). With an
     `InputScale` `scale`, the body takes standardized images and passes mean + std * image to the model.
     """
-    target = conv_layer(model, layer_name)
+    target = map_layer(model, layer_name)
+    if type(target) is not keras.layers.Conv2D:
+        return _channel_body(model, target, precision, scale)
     before = model.layers[: model.layers.index(target)]  # a Sequential model lists no InputLayer
     chain = [layer for layer in before if not isinstance(layer, keras.layers.InputLayer)]
     inputs = keras.Input(model.input_shape[1:])
@@ -164,7 +173,7 @@ def layer_body(model, layer_name, precision="float32", scale=None):
                 f"the layers before {layer_name!r} branch, and the model takes {dtype} images, which no gradient "
                 "passes: save it with a float32 input (keras.Input(..., dtype='float32'))"
             )
-        up_to_layer = keras.Model(model.inputs, target.input, name=f"{layer_name}_graph")
+        up_to_layer = keras.Model(model.inputs, target.input, name=f"{layer_name}{GRAPH}")
         return keras.Model(inputs, up_to_layer(x), name=f"{layer_name}_input")
     used = _used_input_extent(chain + [target], target.output.shape[1:3])
     size = tuple(model.input_shape[1:3])
@@ -287,6 +296,11 @@ class MapUnit:
     def maps(self):
         return self.kernel.shape[-1]
 
+    @property
+    def linear(self):
+        """No non-linearity of its own: its output is summed with others (a residual block) or passed on as it is."""
+        return self.activation is keras.activations.linear
+
     def map_filter(self, map_index):
         """Kernel (h, w, channels, 1) and bias (1,) of one map, float32 numpy."""
         if not 0 <= map_index < self.maps:
@@ -306,8 +320,10 @@ class MapUnit:
 
 
 def map_unit(model, layer_name):
-    """The `MapUnit` of the conv layer `layer_name` of `model`."""
-    conv = conv_layer(model, layer_name)
+    """The unit whose output the maps of `layer_name` are: a Conv2D's `MapUnit`, another layer's `ChannelUnit`."""
+    conv = map_layer(model, layer_name)
+    if type(conv) is not keras.layers.Conv2D:
+        return ChannelUnit.of(model, conv)
     kernel, bias = conv_weights(conv)
     if conv.groups > 1:
         kernel = _ungrouped(kernel, conv.groups)
@@ -319,7 +335,7 @@ def map_unit(model, layer_name):
             layers.append(after.name)
             after = _next_layer(model, after, layers)
         if isinstance(after, ELEMENTWISE):
-            activation = after if after.compute_dtype == "float32" else _with_policy(after, "float32")
+            activation = _elementwise(after)
             layers.append(after.name)
         elif isinstance(after, keras.layers.PReLU):
             raise ModelError(
@@ -328,6 +344,108 @@ def map_unit(model, layer_name):
                 "ELU, Activation)"
             )
     return MapUnit(conv, kernel, bias, activation, tuple(layers))
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelUnit:
+    """The maps of a layer that is no Conv2D (another convolution, a residual block's Add, an activation or
+    BatchNormalization layer): the channels of its output, each picked by a column of an identity `kernel`
+    from its pre-activation (`layer_body` ends there), then its non-linearity: the layer's own activation, or
+    the activation layer that takes its output (`layers`: the layers it covers), computed in float32. Without
+    one, the maps are linear."""
+
+    kernel: np.ndarray  # (channels, maps): the identity; one map's column picks that channel
+    bias: np.ndarray  # (maps,): zeros
+    activation: object
+    layers: tuple
+
+    @classmethod
+    def of(cls, model, target):
+        activation, layers = _channel_activation(model, target)
+        channels = int(target.output.shape[-1])
+        return cls(np.eye(channels, dtype="float32"), np.zeros(channels, "float32"), activation, layers)
+
+    @property
+    def maps(self):
+        return self.kernel.shape[-1]
+
+    @property
+    def linear(self):
+        return self.activation is keras.activations.linear
+
+    def map_filter(self, map_index):
+        if not 0 <= map_index < self.maps:
+            raise ModelError(f"map {map_index} does not exist: layer {self.layers[0]!r} has maps 0..{self.maps - 1}")
+        return self.kernel[:, map_index : map_index + 1], self.bias[map_index : map_index + 1]
+
+    def output(self, features, kernel, bias, pre_activation=False):
+        """The maps of `kernel` (one column, or the identity) of the pre-activation `features`: a channel picked
+        exactly (its value times 1, plus zeros)."""
+        y = keras.ops.matmul(keras.ops.cast(features, "float32"), kernel) + bias
+        return y if pre_activation else self.activation(y)
+
+
+def _channel_activation(model, target):
+    """(the non-linearity a layer's maps pass through, the layers its unit covers): the layer's own activation
+    where it has one; the layer itself where it is an activation layer; else the activation layer that takes its
+    output (past the layers that change nothing at inference); else linear."""
+    layers = [target.name]
+    own = getattr(target, "activation", None)
+    if isinstance(target, ELEMENTWISE):
+        return _elementwise(target), tuple(layers)
+    if callable(own) and own is not keras.activations.linear:
+        return own, tuple(layers)
+    after = _next_layer(model, target, layers)
+    if isinstance(after, ELEMENTWISE):
+        layers.append(after.name)
+        return _elementwise(after), tuple(layers)
+    return keras.activations.linear, tuple(layers)
+
+
+GRAPH = "_graph"  # the name's end of a body's part that runs the model's own graph up to the layer
+
+
+def runs_the_models_graph(body):
+    """Whether a body (`layer_body`) runs the model's own graph, with its layers and their calls, rather than a
+    chain of layers it calls itself."""
+    return any(layer.name.endswith(GRAPH) for layer in body.layers)
+
+
+_GRAPH_LOCKS = weakref.WeakKeyDictionary()  # model -> the lock its graph's bodies run under on TensorFlow
+_GRAPH_LOCKS_LOCK = threading.Lock()
+
+
+def graph_lock(model):
+    """The lock under which the bodies that run `model`'s own graph run, one call at a time: TensorFlow crashed
+    (a segmentation fault) when two threads traced functions through such a graph at once."""
+    with _GRAPH_LOCKS_LOCK:
+        return _GRAPH_LOCKS.setdefault(model, threading.Lock())
+
+
+def _elementwise(layer):
+    """An activation layer's computation as a function: its `call`, which computes in the dtype of its input
+    (float32 here) and, unlike calling the layer, changes no state that jobs in other threads share."""
+    return layer.call
+
+
+def _channel_body(model, target, precision, scale):
+    """A model image -> the pre-activation of the layer `target`'s maps (`ChannelUnit`): the model's own graph
+    up to the input of the activation layer `target`, or up to `target` with its own activation left out."""
+    if precision != "float32":
+        raise ModelError(f"precision {precision}: {target.name!r} is no Conv2D layer; only float32 there")
+    if isinstance(target, ELEMENTWISE):
+        end = target.input
+    elif callable(getattr(target, "activation", None)) and target.activation is not keras.activations.linear:
+        linear = _with_policy(target, None, activation="linear")
+        end = linear(target.input)
+    else:
+        end = target.output
+    graph_up_to = keras.Model(model.inputs, end, name=f"{target.name}{GRAPH}")
+    inputs = keras.Input(model.input_shape[1:])
+    x = inputs
+    if scale is not None and not scale.identity:
+        x = keras.layers.Rescaling(list(scale.std), list(scale.mean), name="input_scale")(x)
+    return keras.Model(inputs, graph_up_to(x), name=f"{target.name}_input")
 
 
 def _ungrouped(kernel, groups):
@@ -415,9 +533,10 @@ def _sources(value):
     return []
 
 
-def _with_policy(layer, policy):
-    """A copy of `layer` with its weights that computes under the dtype `policy`."""
-    copy = layer.__class__.from_config(layer.get_config() | {"dtype": policy})
+def _with_policy(layer, policy, **changed):
+    """A copy of `layer` with its weights that computes under the dtype `policy` (None: the layer's own), with
+    the config keys `changed` set otherwise."""
+    copy = layer.__class__.from_config(layer.get_config() | ({"dtype": policy} if policy else {}) | changed)
     copy.build(layer.input.shape)
     copy.set_weights(layer.get_weights())
     return copy
@@ -447,8 +566,8 @@ def check_image_model(model, path):
         raise ModelError(
             f"{path}: the model takes inputs of shape {model.input_shape}, not images (height, width, channels)"
         )
-    if not conv_layers(model):
-        raise ModelError(f"{path}: the model has no Conv2D layer")
+    if not map_layers(model):
+        raise ModelError(f"{path}: the model has no layer with maps (an image of channels as its output)")
 
 
 def class_probabilities(model, images, batch_size=256):
@@ -466,9 +585,12 @@ def map_activations(model, layer_name, batch_size=256):
     """images -> each image's mean activation of every map of the conv layer `layer_name` (as its `MapUnit`
     passes it on), (images, maps) float32, in batches of `batch_size`; built here, run by the caller."""
     unit, body = map_unit(model, layer_name), layer_body(model, layer_name)
+    graph = keras.backend.backend() == "tensorflow" and runs_the_models_graph(body)
+    one_at_a_time = graph_lock(model) if graph else contextlib.nullcontext()
 
     def means(batch):
-        return keras.ops.mean(unit.output(body(batch, training=False), unit.kernel, unit.bias), axis=(1, 2))
+        with one_at_a_time:
+            return keras.ops.mean(unit.output(body(batch, training=False), unit.kernel, unit.bias), axis=(1, 2))
 
     return lambda images: _in_batches(means, images, batch_size).astype(np.float32)
 

@@ -242,13 +242,15 @@ class StartResult:
     steps: int
     strategies: dict
     made_by: dict | None = None
+    unit: dict | None = None  # the layers whose output the map is, and whether it has no non-linearity of its own
 
     BOUNDS: typing.ClassVar[dict] = {"map": (0, None), "steps": (0, None)}
 
     def save(self, npz_path, json_path):
         arrays = {f"{name}.{key}": getattr(s, key) for name, s in self.strategies.items() for key in ARRAYS}
         storage.save_npz(npz_path, **arrays)
-        head = {"layer": self.layer, "map": self.map, "start": self.start, "steps": self.steps, "made_by": self.made_by}
+        head = {"layer": self.layer, "map": self.map, "start": self.start, "steps": self.steps, "made_by": self.made_by,
+                "unit": self.unit}  # fmt: skip
         storage.save_json(json_path, head | {"strategies": {n: s.figures() for n, s in self.strategies.items()}})
 
     @classmethod
@@ -293,13 +295,15 @@ class MapResult:
     map: int
     strategies: dict
     made_by: dict = dataclasses.field(default_factory=dict)  # per start kind's file (its start and suffix)
+    unit: dict | None = None  # as `StartResult.unit`
 
     @classmethod
     def combine(cls, starts):
         found = {name: s for start in starts for name, s in start.strategies.items()}
         first = starts[0]
         made_by = {next(iter(start.strategies)): start.made_by for start in starts}
-        return cls(first.layer, first.map, {name: found[name] for name in strategies.NAMES if name in found}, made_by)
+        chosen = {name: found[name] for name in strategies.NAMES if name in found}
+        return cls(first.layer, first.map, chosen, made_by, first.unit)
 
     @classmethod
     def load(cls, npz_paths):

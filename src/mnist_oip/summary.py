@@ -24,6 +24,7 @@ class LayerSummary(JsonRecord):
     faithfulness: list = dataclasses.field(default_factory=list)  # per strategy: `faithfulness.summarize`
     made_by: dict | None = None  # what made the first map's random starts' OIPs (`lineage`)
     mixed: list = dataclasses.field(default_factory=list)  # results of the layer made otherwise than the rest
+    unit_note: str = ""  # what the layer's maps are, where that changes what "found" means (`unit_note`)
 
     SORT_KEYS = False  # the tables keep their column order
 
@@ -49,6 +50,20 @@ def count_line(rows):
         f"the precursor recovered {len(recovered)} of them"
         + (f" ({', '.join(map(str, recovered))})" if recovered else "")
         + "."
+    )
+
+
+def unit_note(layer, unit):
+    """What a layer's maps are, where it changes what the count line means: maps without a non-linearity of
+    their own (a conv summed in a residual block, say) have no floor at 0 to rise from. Empty otherwise."""
+    if not unit or not unit.get("linear"):
+        return ""
+    return (
+        f"The maps of {layer} pass on the output of {' -> '.join(unit['layers'])} with no non-linearity of their own "
+        "(the network sums or joins them with other values before any): a map's loss is its mean value, which can be "
+        'below 0 and rises without a floor, so "found" here means only that the ascent raised that mean above 0, '
+        "and the warm start climbs the same function. Choose the layer after the non-linearity for maps as the "
+        "network passes them on."
     )
 
 
