@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import MAPS, ROOT, TINY, edited_config, plan
+from helpers import MAPS, ROOT, TINY, edited_config, plan, snakemake
 
 from mnist_oip import backend, lineage
 
@@ -163,3 +163,22 @@ def test_another_backend_or_thread_count_reruns_from_the_training_on(tiny_run, c
     assert counts["train_cnn"] == 1 and counts["optimize_oips"] == 2 * len(MAPS) and "prepare_dataset" not in counts
     assert "Params have changed" in done.stdout
     assert plan(tiny_run) == {}, "and as before, nothing"
+
+
+def test_an_own_models_layer_classes_edited_rerun_the_jobs_that_run_the_cnn(tmp_path):
+    from test_settings import custom_layer_model
+
+    custom_layer_model(tmp_path)
+    config = edited_config(tmp_path, {"model": {"path": "own.keras", "custom_objects": ["layers.py"],
+                                                "input_scale": {"mean": [0], "std": [1]}},
+                                      "dataset": {"source": "none"}, "maps": {"layer": "conv", "indices": [0, 1]}})  # fmt: skip
+    done = snakemake(tmp_path, configs=(config,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert plan(tmp_path, configs=(config,)) == {}
+    layers = tmp_path / "layers.py"
+    stamp = layers.stat().st_mtime
+    layers.write_text(layers.read_text().replace("2.0 * x", "3.0 * x"))
+    os.utime(layers, (stamp, stamp))  # the same time as before: the content decides
+    counts = plan(tmp_path, configs=(config,))
+    assert counts["score_precursor"] == counts["select_seeds"] == 2 and counts["optimize_oips"] == 4
+    assert "compare_oips" in counts and "prepare_dataset" not in counts

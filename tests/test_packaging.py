@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from helpers import ROOT
 
+from mnist_oip.results import Scoring
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
@@ -42,6 +44,7 @@ def test_the_wheel_ships_config_and_schema_and_runs_a_stage(installed, tmp_path)
     done = run_installed(installed, tmp_path, "--help")
     assert done.returncode == 0 and "compare-precursor" in done.stdout, done.stderr[-2000:]
     np.save(tmp_path / "scores.npy", np.arange(3**9, dtype=np.float32))  # the default config's 19683 patterns
+    Scoring("halving", 3**9, 10398, 1.0, "activation", 3, [0.2, 0.5, 0.8], 10).save(tmp_path / "scoring.json")
     done = run_installed(installed, tmp_path, "select", "--scores", "scores.npy", "--out", "seeds.npz")
     assert done.returncode == 0, done.stderr[-2000:]
     assert np.load(tmp_path / "seeds.npz")["indices"].tolist() == list(range(3**9 - 1, 3**9 - 9, -1))
