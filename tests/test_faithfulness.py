@@ -1,8 +1,10 @@
 """The faithfulness measures on images whose answers are known, and their summary per strategy."""
 
 import numpy as np
+import pytest
+import scipy.signal
 
-from mnist_oip import faithfulness
+from mnist_oip import data, faithfulness
 from mnist_oip.results import Faithfulness, MapResult, StrategyResult
 
 
@@ -71,33 +73,68 @@ def strategy(name, losses, classes):
                           np.array(classes), np.ones(n), 1.0, 10)  # fmt: skip
 
 
-def test_the_summary_takes_each_strategy_s_best_oip_where_it_found_one():
-    maps = [
-        MapResult("c", 0, {"random": strategy("random", [0.0, 2.0], [1, 3]), "random_robust": strategy("random_robust", [0.0, 0.0], [1, 1])}),
-        MapResult("c", 1, {"random": strategy("random", [4.0, 1.0], [5, 5]), "random_robust": strategy("random_robust", [1.0, 0.5], [2, 2])}),
+@pytest.fixture(scope="module")
+def stroke_map():
+    """A map set by hand to detect a thin vertical stroke (a line between two darker flanks, rectified, averaged
+    over positions), on real held-out digits (the embedded MNIST): its top digits are ones."""
+    *_, x_test, y_test = data.load_embedded(0.2, 42)
+    held_out, labels = data.standardize(x_test, 0.13, 0.31)[:600], y_test[:600]
+    kernel = np.zeros((14, 6), np.float32)
+    kernel[:, 2:4], kernel[:, :2], kernel[:, 4:] = 1.0, -1.0, -1.0
+
+    def losses(images):
+        responses = np.stack([scipy.signal.correlate2d(image[..., 0], kernel, mode="valid") for image in images])
+        return np.maximum(responses - 4.0, 0).mean(axis=(1, 2)).astype(np.float32)
+
+    target = faithfulness.Map(losses, None, lambda images: np.ones(len(images), int), held_out, labels, 1, 0)
+    assert (labels[target.top_b] == 1).sum() >= 7, "a stroke detector: its top digits are ones"
+    return target, held_out
+
+
+def test_a_stroke_the_map_detects_scores_with_its_digits_and_a_pattern_made_to_fool_it_does_not(stroke_map):
+    target, held_out = stroke_map
+    stroke = np.full((28, 28, 1), held_out.min(), np.float32)
+    stroke[4:24, 13:15] = held_out.max()  # the stroke, at the digits' range
+    fool = (np.random.default_rng(0).normal(size=(28, 28, 1)) * 20).astype(np.float32)  # rectified: a high loss
+    found = faithfulness.measure(target, {"stroke": stroke, "fool": fool}, {"stroke": 1, "fool": 1}, held_out[:10])
+    digits, stroke, fool = found["digits"], found["stroke"], found["fool"]
+    for key in ("data_scale", "predicts_auc", "occlusion", "novel_robustness"):
+        assert stroke[key] >= digits[key] - 0.1, (key, stroke[key], digits[key])
+    assert fool["relative_activation"] > 3 * stroke["relative_activation"], "the earlier measure takes the fool"
+    assert fool["data_scale"] < 0.3 < digits["data_scale"] - 0.5, "at a digit's contrast it drives the map little"
+    assert fool["occlusion"] < digits["occlusion"] - 0.3 and fool["predicts_auc"] < digits["predicts_auc"] - 0.1
+    assert digits["occlusion_ink"] is not None and digits["path"] is None, "no layer below this map"
+
+
+def test_the_measures_are_plain_values_per_candidate_and_undefined_ones_are_none(stroke_map):
+    target, held_out = stroke_map
+    flat = np.zeros((28, 28, 1), np.float32)
+    found = faithfulness.measure(target, {"flat": flat}, {"flat": 3}, held_out[:4])
+    assert set(found) == {"digits", "starts", "flat"} and list(found["flat"]) == list(faithfulness.MEASURES)
+    assert all(v is None or type(v) is float for values in found.values() for v in values.values())
+    assert found["flat"]["predicts_auc"] is None and found["flat"]["occlusion"] is None, "a flat image predicts nothing"
+    assert found["flat"]["robustness"] is None and found["flat"]["class_agrees"] == 0.0
+
+
+def test_the_summary_covers_every_map_with_intervals_failures_and_the_digits():
+    maps = [MapResult("c", m, {"random": strategy("random", [loss], [1])}) for m, loss in enumerate([2.0, 0.0, 3.0])]
+    values = [0.9, 0.1, 0.7]
+    measured = [
+        Faithfulness("c", m, {"random": {"data_scale": value}, "digits": {"data_scale": 0.8}, "starts": {"data_scale": 0.2}})
+        for m, value in enumerate(values)
     ]  # fmt: skip
-    measures = {"relative_activation": [0.1, 0.2], "robustness": [None, 0.8], "class_agrees": [False, True], "blend_wins": [0.5, 0.9]}  # fmt: skip
-    measured = [Faithfulness("c", m, {"random": measures, "random_robust": measures}) for m in (0, 1)]
-    table = {row["strategy"]: row for row in faithfulness.summarize(maps, measured)}
-    assert table["random"]["maps_with_oip"] == 2 and table["random_robust"]["maps_with_oip"] == 1
-    assert table["random"]["median_robustness"] == 0.8  # map 0's best is OIP 1 (0.8), map 1's is OIP 0 (None)
-    assert table["random"]["median_relative_activation"] == (0.2 + 0.1) / 2
-    assert table["random"]["class_agreement"] == 1 and table["random_robust"]["class_agreement"] == 0
-    assert table["random_robust"]["median_blend_wins"] == 0.5
+    medians, paired = faithfulness.summarize(maps, measured)
+    rows = {row["candidate"]: row for row in medians}
+    assert rows["random"]["data_scale"].startswith("0.7 [") and rows["digits"]["data_scale"] == "0.8 [0.8, 0.8]"
+    assert rows["random"]["path"] == "–"
+    random = paired[0]
+    assert random["fails"] == "1/3", "map 1 has no OIP (and is below the starts)"
+    assert random["data_scale"].startswith("-0.1 [") and random["data_scale"].endswith("above on 1/3")
 
 
-def test_every_measure_of_every_oip_in_plain_json_types():
-    rng = np.random.default_rng(4)
-    template = rng.normal(size=(8, 8, 1)).astype(np.float32)
-
-    def matches(images):
-        return np.maximum((images * template).sum(axis=(1, 2, 3)), 0)
-
-    run = strategy("random", [2.0, 0.0], [3, 5])
-    run = StrategyResult(**{**run.__dict__, "oips": np.stack([template, -template])})
-    found = faithfulness.measure(matches, run, rng.normal(size=(20, 8, 8, 1)).astype(np.float32), 4.0, 3, [0])
-    assert list(found) == list(faithfulness.MEASURES)
-    assert found["relative_activation"] == [0.5, 0.0] and found["class_agrees"] == [True, False]
-    assert found["robustness"][1] is None and isinstance(found["robustness"][0], float)
-    assert found["blend_wins"][0] > 0.7 and all(type(v) is float for v in found["blend_wins"])
-    assert faithfulness.measure(matches, run, template[None], 0.0, 3, [0])["relative_activation"] == [None, None]
+def test_the_bootstrap_interval_holds_the_median_and_narrows_with_more_maps():
+    few = faithfulness.bootstrap_median(list(np.random.default_rng(1).normal(size=10)))
+    many = faithfulness.bootstrap_median(list(np.random.default_rng(1).normal(size=1000)))
+    assert few[1] <= few[0] <= few[2] and many[1] <= many[0] <= many[2]
+    assert many[2] - many[1] < (few[2] - few[1]) / 3
+    assert faithfulness.bootstrap_median([None, None]) == (None, None, None)

@@ -316,22 +316,49 @@ def measure_oips(
     *, cnn, layer, map_index, results, examples, ascent, scale, out_faithfulness, arrays=None, info=None,
     held_out=None, made_by=None,
 ):  # fmt: skip
-    """The `faithfulness` measures of every OIP of a map, against the layer's `examples` and the held-out
-    images (`held_out_images`)."""
+    """The `faithfulness` measures of each strategy's best OIP of a map, and of its top digits and its starts,
+    against the held-out images (`held_out_images`) and the layer's `examples` (the class profile)."""
     from . import faithfulness
+    from . import model as cnn_model
 
     result, found = MapResult.load(results), LayerExamples.load(examples)
+    network = loaded_model(cnn)
     losses = layer_ascent(cnn, layer, ascent.step_size, scale=scale).map(map_index).losses
-    images = scale.from_model(held_out_images(loaded_model(cnn), arrays, info, held_out)[0])
-    best_digit, profile_class = float(found.top_activations[map_index, 0]), found.profile_class(map_index)
-    measured = {}
-    for name, strategy in result.strategies.items():
-        standardized = dataclasses.replace(strategy, oips=scale.from_model(strategy.oips))
-        measured[name] = faithfulness.measure(losses, standardized, images, best_digit, profile_class, [map_index])
+    images, labels = held_out_images(network, arrays, info, held_out)
+    below = lower_layers(cnn, layer)
+
+    def channel_means(standardized):
+        return [means(scale.to_model(standardized)) for means in below]
+
+    def classes(standardized):
+        return cnn_model.class_probabilities(network, scale.to_model(standardized)).argmax(axis=1)
+
+    target = faithfulness.Map(losses, channel_means if below else None, classes, scale.from_model(images), labels,
+                              found.profile_class(map_index), map_index)  # fmt: skip
+    starts = np.concatenate(list({s.starts.tobytes(): s.starts for s in result.strategies.values()}.values()))
+    best = {name: scale.from_model(s.oips[s.best]) for name, s in result.strategies.items() if s.found}
+    read = {name: int(result.strategies[name].classes[result.strategies[name].best]) for name in best}
+    measured = faithfulness.measure(target, best, read, scale.from_model(starts))
+    for name, values in measured.items():
         log(
-            f"{name}: best OIP " + ", ".join(f"{key} {values[strategy.best]}" for key, values in measured[name].items())
+            f"{name}: "
+            + ", ".join(f"{key} {value if value is None else round(value, 4)}" for key, value in values.items())
         )
     Faithfulness(layer, map_index, measured, made_by).save(out_faithfulness)
+
+
+def lower_layers(cnn_path, layer):
+    """Functions images -> (images, channels), the mean activation of each map of each layer whose maps can be
+    explained below `layer` in the saved model, built once per process and device under the cache lock."""
+    from . import model
+
+    with _cache_lock:
+        path, device, mtime, network = _loaded_model(cnn_path)
+        key = (path, device, mtime, "below", layer)
+        if key not in _ascents:
+            names = model.map_layers(network)
+            _ascents[key] = [model.map_activations(network, name) for name in names[: names.index(layer)]]
+        return _ascents[key]
 
 
 def compare_oips(*, results, uniqueness, out_uniqueness, made_by=None):
@@ -408,10 +435,19 @@ def summarize_layer(
 
 
 FAITHFULNESS = (
-    "Faithfulness of each strategy's best OIP, over the maps where it found one (docs/method.md): its activation "
-    "over the best held-out image's, the activation kept under small shifts and rotations, the maps whose class it "
-    "agrees with, and the share of held-out images it raises more than a phase-scrambled copy of it does (0.5: "
-    "chance)."
+    "How far to trust each strategy's best OIP, against the map's own top held-out digits (the ceiling) and the "
+    "starts the ascent began from (the floor), over all maps (docs/method.md): the median of each measure with "
+    "its 95 % bootstrap interval. data_scale: the percentile among the digits of the activation at a digit's "
+    "contrast and range; novel_robustness: the activation kept under transforms no strategy climbs under; "
+    "predicts: how well likeness to the image ranks unseen digits by activation (AUC, rank correlation); "
+    "occlusion: how well it predicts which covered patches lower the map; path: how alike it drives the layers "
+    "below; then the earlier four (activation over the best digit's, kept under small moves, the class read "
+    "agreeing with the map's class profile, faint blends beating phase-scrambled ones)."
+)
+PAIRED = (
+    "Each strategy against the top digits, map by map: the median difference with its interval, and on how many "
+    "maps the OIP is above the digits; fails: maps without an OIP or with its data-scale activation below the "
+    "starts'."
 )
 
 
@@ -434,11 +470,21 @@ def summarize(
             *([("text", done.unit_note)] if done.unit_note else []),
             ("text", done.class_line),
             ("table", done.comparison),
-            *([("text", FAITHFULNESS), ("table", done.faithfulness)] if done.faithfulness else []),
+            *(
+                [
+                    ("text", FAITHFULNESS),
+                    ("table", done.faithfulness),
+                    ("text", PAIRED),
+                    ("table", done.faithfulness_paired),
+                ]
+                if done.faithfulness
+                else []
+            ),
             ("text", f"Maps that no strategy activates: {', '.join(map(str, done.unreached)) or 'none'}."),
             ("table", done.rows),
         ]
-        rows += [{"layer": done.layer} | row for row in done.rows]
+        measures = {row["map"]: row for row in done.measures}
+        rows += [{"layer": done.layer} | row | measures.get(row["map"], {}) for row in done.rows]
     if accuracy is None:
         network = "a given model (not trained by this run)"
     else:

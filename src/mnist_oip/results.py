@@ -317,12 +317,13 @@ class MapResult:
 
 @dataclasses.dataclass
 class Faithfulness(JsonRecord):
-    """A map's faithfulness measures (`faithfulness.MEASURES`): per strategy, per measure a value per OIP (None
-    where it is undefined: the robustness of an OIP that does not activate the map)."""
+    """A map's faithfulness measures (`faithfulness.MEASURES`): per candidate (each strategy's best OIP, the
+    map's top digits, the starts), per measure a value (None where it is undefined: the robustness of an image
+    that does not activate the map), and the digits' baselines (`occlusion_ink`, `path_random_digits`)."""
 
     layer: str
     map: int
-    strategies: dict
+    measures: dict
     made_by: dict | None = None
 
 

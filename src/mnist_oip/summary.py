@@ -21,7 +21,9 @@ class LayerSummary(JsonRecord):
     rows: list  # per map: best loss and found per strategy, the best strategy, distinct OIPs, classes
     comparison: list  # per strategy: maps with an OIP, best losses, compute per map
     unreached: list  # maps no strategy activates
-    faithfulness: list = dataclasses.field(default_factory=list)  # per strategy: `faithfulness.summarize`
+    faithfulness: list = dataclasses.field(default_factory=list)  # per candidate: `faithfulness.summarize`
+    faithfulness_paired: list = dataclasses.field(default_factory=list)  # per strategy, against the digits
+    measures: list = dataclasses.field(default_factory=list)  # per map: every candidate's measures, for the CSV
     made_by: dict | None = None  # what made the first map's random starts' OIPs (`lineage`)
     mixed: list = dataclasses.field(default_factory=list)  # results of the layer made otherwise than the rest
     unit_note: str = ""  # what the layer's maps are, where that changes what "found" means (`unit_note`)
@@ -105,8 +107,15 @@ def summarize(layer, maps, distinct, scoring, examples=None, measured=None):
         rows.append(row)
     unreached = [row["map"] for row in rows if not row["found"]]
     classes = class_line(rows) if examples is not None else NO_EXAMPLES
-    faithful = faithfulness.summarize(maps, measured) if measured else []
-    return LayerSummary(layer, scoring, count_line(rows), classes, rows, comparison(maps), unreached, faithful), best
+    medians, paired = faithfulness.summarize(maps, measured) if measured else ([], [])
+    measures = [
+        {"map": m.map}
+        | {f"{candidate}_{key}": value for candidate, values in m.measures.items() for key, value in values.items()}
+        for m in measured or []
+    ]
+    done = LayerSummary(layer, scoring, count_line(rows), classes, rows, comparison(maps), unreached, medians, paired,
+                        measures)  # fmt: skip
+    return done, best
 
 
 def comparison(maps):
