@@ -183,6 +183,18 @@ def test_the_fourier_parameterization_keeps_the_start_and_smooths_the_steps(cnn)
     assert roughness["fourier"] < 0.5 * roughness["pixels"]
 
 
+def test_the_bounded_parameterization_keeps_every_pixel_in_the_data_range(cnn):
+    images = keras.ops.convert_to_numpy(patterns.random_starts(3, [28, 7], seed=2))
+    style = ascent.Style(parameterization="bounded", low=-0.5, high=2.0)
+    bounded = ascent.LayerAscent(cnn, "conv3", 0.05, style=style).map(7)
+    plain = ascent.LayerAscent(cnn, "conv3", 0.05).map(7)
+    oips, curve, final = bounded.run(images, 40)
+    assert oips.min() >= -0.5 and oips.max() <= 2.0 and (final > curve[0]).all()
+    inside = np.clip(images, -0.49, 1.99)  # a start within the range climbs from itself
+    np.testing.assert_allclose(bounded.run(inside, 1)[1][0], plain.losses(inside), rtol=1e-4, atol=1e-5)
+    assert plain.run(images, 40)[0].max() > 2.0, "unbounded, the same climb leaves the range"
+
+
 def test_penalties_pull_against_the_map(cnn):
     images = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 14, 7, 4], seed=3))
     found = {}

@@ -493,3 +493,13 @@ def test_every_problem_is_named_at_once_schema_errors_and_each_bad_layer():
                      "maps.layer: 'conv9' is not a layer with maps", "maps.indices: [200] beyond layer conv3",
                      "maps.layer: 'dense' is not a layer with maps"):  # fmt: skip
         assert any(line.strip().startswith(expected) for line in lines), (expected, lines)
+
+
+def test_bounded_images_need_held_out_images_to_take_their_range_from(tmp_path):
+    config = own_model_config(tmp_path, small_colour_cnn(), "block1")
+    config["robust"] = config["robust"] | {"enabled": True, "parameterization": "bounded"}
+    with pytest.raises(
+        settings.ConfigError, match=r"robust.parameterization: bounded keeps images within the held-out"
+    ):
+        settings.load(config)
+    assert settings.load(edited("robust.parameterization", "bounded")).robust.bounded, "the blog's data has a range"

@@ -35,7 +35,8 @@ class AscentError(RuntimeError):
 class Style:
     """How images climb besides the objective: the transforms of each step (`jitter` px, `scale` as the largest
     relative change, `rotate` degrees), the penalties' weights (`diversity`: on the likeness of the images
-    climbing in one batch), and the parameterization (pixels | fourier)."""
+    climbing in one batch), and the parameterization (pixels | fourier | bounded: every pixel kept in the
+    data's range, `low` to `high` in standardized units, through a sigmoid)."""
 
     jitter: int = 0
     scale: float = 0.0
@@ -44,6 +45,8 @@ class Style:
     l2: float = 0.0
     diversity: float = 0.0
     parameterization: str = "pixels"
+    low: float | None = None
+    high: float | None = None
 
     @property
     def transforms(self):
@@ -121,6 +124,18 @@ def likeness(x):
     return (ops.sum(ops.matmul(unit, ops.transpose(unit)), axis=1) - 1) / others
 
 
+def _bounded(low, high):
+    """The bounded parameterization's (to_params, to_image): image = low + (high - low) * sigmoid(params), so
+    every pixel stays within the data's range; a start is first clipped a hair inside it."""
+    ops, span = keras.ops, high - low
+
+    def to_params(x):
+        share = ops.clip((x - low) / span, 1e-3, 1 - 1e-3)
+        return ops.log(share / (1 - share))
+
+    return to_params, lambda p: low + span * ops.sigmoid(p)
+
+
 def _objective(features, unit, style, shape):
     """The compiled loop's parts for a style: (to_params, to_image, objective), where objective(params, kernel,
     bias, pre_activation, rows) gives each image's loss and the total the step climbs (the losses' sum less
@@ -129,6 +144,8 @@ def _objective(features, unit, style, shape):
     spectrum = Spectrum(shape) if style.parameterization == "fourier" else None
     to_params = spectrum.params if spectrum else (lambda x: x)
     to_image = spectrum.image if spectrum else (lambda p: p)
+    if style.parameterization == "bounded":
+        to_params, to_image = _bounded(style.low, style.high)
 
     def objective(params, kernel, bias, pre_activation, rows=None):
         x = to_image(params)

@@ -132,6 +132,17 @@ def layer_ascent(cnn_path, layer, step_size, precision="float32", scale=None, st
         return _ascents[key]
 
 
+def data_range(network, scale, arrays=None, info=None, held_out=None):
+    """(low, high): the range of the data's pixels in standardized units, the bounded parameterization's: the
+    bytes 0 and 255 standardized, for the prepared data set; the held-out images' least and largest value,
+    standardized, for a user's."""
+    if held_out is None:
+        stats = Provenance.load(info)
+        return (0 - stats.mean) / stats.std, (1 - stats.mean) / stats.std
+    images = scale.from_model(held_out_images(network, held_out=held_out)[0])
+    return float(images.min()), float(images.max())
+
+
 def held_out_images(network, arrays=None, info=None, held_out=None):
     """(images as the model takes them, labels): the test split of the prepared data set (`arrays`, `info`),
     or a user's `held_out` .npz."""
@@ -266,7 +277,7 @@ def starts_of(start, *, map_index, oip, shape, seeds=None, scoring=None):
 @cnn_job
 def optimize_oips(
     *, cnn, layer, map_index, start, oip, ascent, scale, out_result, out_summary, seeds=None, scoring=None,
-    robust=None, made_by=None,
+    robust=None, made_by=None, arrays=None, info=None, held_out=None,
 ):  # fmt: skip
     """Full ascent of one start kind's images for one map: its plain strategies, or with the `settings.Robust`
     `robust` its robust one (`strategies.of_job`).
@@ -289,7 +300,8 @@ def optimize_oips(
     images = keras.ops.convert_to_numpy(
         starts_of(start, map_index=map_index, oip=oip, shape=shape, seeds=seeds, scoring=scoring)
     )
-    chosen = strategies.of_job(start, oip, robust)
+    bounds = data_range(loaded_model(cnn), scale, arrays, info, held_out) if robust and robust.bounded else None
+    chosen = strategies.of_job(start, oip, robust, bounds)
     rng = np.random.default_rng([robust.seed, map_index, strategies.START_KINDS.index(start)]) if robust else None
     climbed = strategies.climb(chosen, images, map_ascent, rng)
     scoring_steps = Scoring.load(scoring).image_steps if start == PRECURSOR else 0

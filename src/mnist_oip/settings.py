@@ -160,9 +160,15 @@ class Robust:
 
     @property
     def style(self):
+        """The robust strategies' `ascent.Style` (a bounded one's range is the data's, added by the job)."""
         from .ascent import Style
 
-        return Style(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Style)})
+        return Style(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Style) if hasattr(self, f.name)})
+
+    @property
+    def bounded(self):
+        """Whether the images climb within the data's range, which the job reads from the held-out images."""
+        return self.parameterization == "bounded"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -577,6 +583,15 @@ def _check_split(test_fraction, batch_size):
         )
 
 
+def _check_bounded(settings):
+    """The bounded parameterization takes the data's range from held-out images."""
+    if settings.robust.enabled and settings.robust.bounded and not settings.has_examples:
+        raise ConfigError(
+            "robust.parameterization: bounded keeps images within the held-out images' range, but dataset.source is "
+            "none; give held-out images (dataset.source npz) or another parameterization"
+        )
+
+
 def _check_shift(settings):
     """Comparing OIPs shifts them by less than the image's side; the robust strategies' jitter, by at most a
     quarter of it."""
@@ -675,5 +690,6 @@ CHECKS = (  # what a schema cannot express: each check with the sections it read
     (_check_input_scale, {"model", "dataset"}, set()),
     (_check_scales, {"oip", "model"}, set()),
     (_check_shift, {"uniqueness", "robust", "model"}, set()),
+    (_check_bounded, {"robust", "dataset"}, set()),
     (lambda s: _check_precursor(s.precursor, s.architecture.input_shape), {"precursor", "model"}, set()),
 )

@@ -37,16 +37,17 @@ class Strategy:
         return sum(phase.steps for phase in self.phases)
 
 
-def of_job(start, oip, robust=None):
+def of_job(start, oip, robust=None, bounds=None):
     """The strategies one optimize job climbs: a start kind's plain ones (with the warm start where
     `oip.warm_start` asks for it, as a strategy of its own), or with the `settings.Robust` `robust` its robust
-    one (warm-started where asked)."""
+    one (warm-started where asked), within the data's range `bounds` (low, high) where it is bounded."""
     from .ascent import PLAIN
 
     plain = (Phase(oip.steps, False),)
     warm = (Phase(oip.warm_steps, True), *plain) if oip.warm_start == "pre_relu" else None
     if robust is not None:
-        return (Strategy(start + ROBUST_SUFFIX, start, warm or plain, robust.style),)
+        style = robust.style if bounds is None else dataclasses.replace(robust.style, low=bounds[0], high=bounds[1])
+        return (Strategy(start + ROBUST_SUFFIX, start, warm or plain, style),)
     return (Strategy(start, start, plain, PLAIN),) + (
         (Strategy(start + WARM_SUFFIX, start, warm, PLAIN),) if warm else ()
     )

@@ -173,6 +173,11 @@ def held_out_input(wildcards):
     return {"held_out": SETTINGS.dataset.path}
 
 
+def bounds_input(wildcards):
+    """The held-out images, whose range bounds the robust strategies' images where they are bounded."""
+    return held_out_input(wildcards) if SETTINGS.robust.bounded else {}
+
+
 def trained_input(wildcards):
     """The training's record and the data set's provenance, where the workflow trained the CNN."""
     if not SETTINGS.trains:

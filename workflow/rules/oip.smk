@@ -33,6 +33,7 @@ rule optimize_oips:
 rule optimize_robust:
     input:
         unpack(precursor_inputs),
+        unpack(bounds_input),
         cnn=CNN,
     output:
         result=paths.in_results(paths.OPTIMIZE_FILES["optimize_robust"][0]),
