@@ -1,9 +1,10 @@
 """Rank robust settings by the faithfulness of their robust strategies' best OIPs (layer summaries written by
-scripts/robust_sweep.sh): per measure a rank among the settings (ties share their mean), summed.
+scripts/robust_sweep.sh): per measure, the median over the maps of random_robust's and precursor_robust's
+mean, ranked among the settings (higher first; ties share their mean rank), the ranks summed.
 
-The relative activation ranks by its distance from 1 on a log scale (as far beyond the best digit as below
-it counts alike); robustness, class agreement and blend wins, higher first. Each figure is the mean of
-random_robust's and precursor_robust's.
+The measures ranked are those a contrast knob or an adversarial pattern cannot meet (docs/method.md):
+activation at the data's scale, robustness under novel transforms, predictive power (AUC), occlusion
+prediction and path similarity; the top digits' medians are printed beside them.
     python scripts/rank_robust.py SUMMARY.json...
 """
 
@@ -17,40 +18,46 @@ from mnist_oip.strategies import ROBUST_SUFFIX, START_KINDS
 from mnist_oip.summary import LayerSummary
 
 ROBUST = tuple(kind + ROBUST_SUFFIX for kind in START_KINDS)
-HIGHER_FIRST = {"distance_from_best_digit": False, "robustness": True, "class_agreement": True, "blend_wins": True}
+RANKED = ("data_scale", "novel_robustness", "predicts_auc", "occlusion", "path")
 
 
 def figures(path):
+    """{measure: the median over maps of the robust strategies' mean} and the digits' medians, of a summary."""
     summary = LayerSummary.load(path)
-    faithful = {row["strategy"]: row for row in summary.faithfulness}
     compared = {row["strategy"]: row for row in summary.comparison}
-    pair = [faithful[name] for name in ROBUST]
-    return {
-        "maps_with_oip": np.mean([row["maps_with_oip"] for row in pair]),
-        "relative_activation": np.mean([row["median_relative_activation"] for row in pair]),
-        "distance_from_best_digit": np.mean([abs(np.log(row["median_relative_activation"])) for row in pair]),
-        "robustness": np.mean([row["median_robustness"] for row in pair]),
-        "class_agreement": np.mean([row["class_agreement"] for row in pair]),
-        "blend_wins": np.mean([row["median_blend_wins"] for row in pair]),
-        "median_best_loss": np.mean([compared[name]["median_best_loss"] for name in ROBUST]),
-    }
+    found = {"median_best_loss": np.mean([compared[name]["median_best_loss"] for name in ROBUST])}
+    for measure in RANKED:
+        robust = [np.nanmean([_number(m.get(f"{name}_{measure}")) for name in ROBUST]) for m in summary.measures]
+        found[measure] = float(np.nanmedian(robust))
+        found[f"digits {measure}"] = float(
+            np.nanmedian([_number(m.get(f"digits_{measure}")) for m in summary.measures])
+        )
+    return found
+
+
+def _number(value):
+    return np.nan if value is None else value
 
 
 def main(paths):
     found = {Path(path).stem: figures(path) for path in paths}
     names = list(found)
     ranks = dict.fromkeys(names, 0.0)
-    for measure, higher in HIGHER_FIRST.items():
+    for measure in RANKED:
         values = np.array([found[name][measure] for name in names])
-        for name, rank in zip(names, scipy.stats.rankdata(-values if higher else values)):
+        for name, rank in zip(names, scipy.stats.rankdata(-values)):
             ranks[name] += rank
-    print("| settings | maps with an OIP | relative activation | robustness | class agreement | blend wins | "
-          "median best loss | rank sum |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    print("| settings | " + " | ".join(RANKED) + " | median best loss | rank sum |")
+    print("|---" * (len(RANKED) + 3) + "|")
     for name in sorted(names, key=ranks.get):
         f = found[name]
-        print(f"| {name} | {f['maps_with_oip']:.0f} | {f['relative_activation']:.1f} | {f['robustness']:.3f} | "
-              f"{f['class_agreement']:.1f} | {f['blend_wins']:.3f} | {f['median_best_loss']:.1f} | {ranks[name]:.1f} |")  # fmt: skip
+        print(
+            f"| {name} | "
+            + " | ".join(f"{f[m]:.3f}" for m in RANKED)
+            + f" | {f['median_best_loss']:.1f} | {ranks[name]:.1f} |"
+        )
+    digits = found[names[0]]
+    print("| top digits | " + " | ".join(f"{digits['digits ' + m]:.3f}" for m in RANKED) + " | | |")
 
 
 if __name__ == "__main__":
