@@ -175,7 +175,12 @@ def test_compare_precursor_refuses_runs_of_other_patterns(tmp_path):
     write_map(tmp_path / "b", 0, [1, 2], 1.0, 10, levels=(0.1, 0.9))
     done = cli("compare-precursor", tmp_path / "a", tmp_path / "b")
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "maps/conv3/0 was scored on other patterns" in done.stderr and "[0.1, 0.9] on a 3x3 grid" in done.stderr
+    assert (
+        "maps/conv3/0 of" in done.stderr
+        and "were made with different patterns: 100 patterns, levels [0.2, 0.8] on a " in (done.stderr)
+        and "levels [0.1, 0.9] on a 3x3 grid; compare runs of the same patterns\n" in done.stderr
+    ), done.stderr
+    assert "--across patterns" not in done.stderr, "the same index would name another pattern: never crossed"
 
 
 def test_comparisons_refuse_runs_of_another_cnn_unless_told_to_compare_across_it(tmp_path):
@@ -191,6 +196,7 @@ def test_comparisons_refuse_runs_of_another_cnn_unless_told_to_compare_across_it
         )
         assert "add --across cnn to compare across it on purpose" in done.stderr
         assert cli(command, tmp_path / "a", tmp_path / "b", "--across", "cnn").returncode == 0
+        assert cli(command, "--across", "cnn", "--across", "code", tmp_path / "a", tmp_path / "b").returncode == 0
 
 
 def test_a_damaged_or_foreign_result_is_named_with_its_file(tmp_path):

@@ -182,3 +182,74 @@ def test_an_own_models_layer_classes_edited_rerun_the_jobs_that_run_the_cnn(tmp_
     counts = plan(tmp_path, configs=(config,))
     assert counts["score_precursor"] == counts["select_seeds"] == 2 and counts["optimize_oips"] == 4
     assert "compare_oips" in counts and "prepare_dataset" not in counts
+
+
+def executed_definitions(call):
+    """The package's top-level definitions (module, name) whose code runs while `call()` runs in this thread:
+    functions and methods in the package's files (a method counts as its class); not the bodies of modules and
+    classes run at import, which are no functions (not CO_OPTIMIZED), nor code that dataclasses generate."""
+    import inspect
+
+    found, package = set(), str(lineage.PACKAGE)
+
+    def profile(frame, event, arg):
+        code = frame.f_code
+        if event == "call" and code.co_filename.startswith(package) and code.co_flags & inspect.CO_OPTIMIZED:
+            found.add((frame.f_globals["__name__"].removeprefix("mnist_oip."), code.co_qualname.split(".")[0]))
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return found
+
+
+def test_every_definition_a_job_runs_is_in_its_code_digest(tiny_run, tmp_path):
+    from mnist_oip import jobs, settings
+
+    config = settings.load(settings.read_config(TINY, edited_config(tmp_path, {"robust": {"enabled": True,
+                                                                               "parameterization": "bounded"}})))  # fmt: skip
+    run = tiny_run / "results"
+    folder = run / f"maps/conv3/{MAPS[0]}"
+    common = {"cnn": str(run / "model/cnn.keras"), "layer": "conv3", "map_index": MAPS[0], "ascent": config.ascent,
+              "scale": config.input_scale}  # fmt: skip
+    calls = {
+        "score_precursor": lambda: jobs.score_precursor(**common, precursor=config.precursor,
+                                                        out_scores=tmp_path / "scores.npy",
+                                                        out_scoring=tmp_path / "scoring.json"),
+        "select_seeds": lambda: jobs.select_seeds(scores=tmp_path / "scores.npy", scoring=tmp_path / "scoring.json",
+                                                  precursor=config.precursor, out_seeds=tmp_path / "seeds.npz"),
+        "optimize_oips": lambda: jobs.optimize_oips(**common, start="precursor", oip=config.oip, robust=config.robust,
+                                                    seeds=tmp_path / "seeds.npz", scoring=tmp_path / "scoring.json",
+                                                    arrays=run / "data/mnist.npz", info=run / "data/provenance.json",
+                                                    out_result=tmp_path / "p.npz", out_summary=tmp_path / "p.json"),
+        "measure_oips": lambda: jobs.measure_oips(**common, results=[folder / "random.npz", folder / "precursor.npz"],
+                                                  examples=run / "maps/conv3/examples.npz",
+                                                  arrays=run / "data/mnist.npz", info=run / "data/provenance.json",
+                                                  out_faithfulness=tmp_path / "f.json"),
+        "plot_map": lambda: jobs.plot_map(results=[folder / "random.npz", folder / "precursor.npz"],
+                                          groups=folder / "uniqueness.json", figures=config.figures,
+                                          examples=run / "maps/conv3/examples.npz", out_png=tmp_path / "m.png"),
+    }  # fmt: skip
+    for job, call in calls.items():
+        missed = executed_definitions(call) - lineage.definitions_of(job)
+        assert not missed, f"{job} runs code that its digest leaves out: {sorted(missed)}"
+
+
+def test_a_name_is_defined_by_every_assignment_to_it_and_an_attribute_set_belongs_to_the_module():
+    import ast
+
+    statements = ast.parse("LIMIT = 1\nLOG = make()\nLOG.level = 3\nA, (B, *C) = 1, (2, 3)\nLIMIT = 2\n").body
+    assert [lineage._names_defined(node) for node in statements] == [["LIMIT"], ["LOG"], [], ["A", "B", "C"], ["LIMIT"]]
+
+
+def test_a_model_saved_twice_is_the_same_cnn_and_other_weights_are_not(tmp_path):
+    save = "import sys, keras; from mnist_oip import model; keras.utils.set_random_seed(int(sys.argv[2])); model.build_cnn().save(sys.argv[1])"
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):  # each saved in a process of its own: other object ids
+        done = subprocess.run([sys.executable, "-c", save, str(tmp_path / f"{name}.keras"), str(seed)],
+                              capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+    a, b, c = (tmp_path / f"{name}.keras" for name in "abc")
+    assert a.read_bytes() != b.read_bytes(), "the files differ (the date saved, object ids)"
+    assert lineage.file_digest(a) == lineage.file_digest(b) != lineage.file_digest(c)

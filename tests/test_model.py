@@ -328,3 +328,15 @@ def test_the_maps_of_other_layers_are_their_output_channels_as_the_network_passe
     post, _ = climb.screen(patterns.coarse_patterns(np.arange(4), 3, (0.2, 0.5, 0.8)))
     upscaled = keras.ops.convert_to_numpy(patterns.upscale(patterns.coarse_patterns(np.arange(4), 3, (0.2, 0.5, 0.8))))
     np.testing.assert_allclose(post[:, index], climb.map(index).losses(upscaled), rtol=1e-5, atol=1e-6)
+
+
+def test_a_layer_called_twice_is_refused_and_a_linear_activation_layer_is_linear():
+    inputs = keras.Input((12, 12, 1))
+    relu = keras.layers.ReLU(name="shared")
+    x = relu(keras.layers.Conv2D(2, 3, name="c1")(inputs))
+    x = relu(keras.layers.Conv2D(2, 3, name="c2")(x))
+    linear = keras.layers.Activation("linear", name="identity")(x)
+    cnn = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(linear)))
+    with pytest.raises(model.ModelError, match=r"'shared' is called 2 times in the model"):
+        model.map_unit(cnn, "shared")
+    assert model.map_unit(cnn, "identity").linear and not model.map_unit(cnn, "c2").linear

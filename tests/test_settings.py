@@ -503,3 +503,17 @@ def test_bounded_images_need_held_out_images_to_take_their_range_from(tmp_path):
     ):
         settings.load(config)
     assert settings.load(edited("robust.parameterization", "bounded")).robust.bounded, "the blog's data has a range"
+
+
+def test_bfloat16_is_for_the_bodies_of_conv2d_layers_only(tmp_path):
+    import keras
+
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.ReLU(name="relu")(keras.layers.Add(name="sum")([x, x]))
+    config = own_model_config(tmp_path, keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x))), "sum")
+    config["precursor"] = config["precursor"] | {"precision": "bfloat16"}
+    with pytest.raises(settings.ConfigError, match=r"precursor.precision: bfloat16 .*sum is no Conv2D: use float32"):
+        settings.load(config)
+    config["maps"]["layer"] = "conv"
+    assert settings.load(config).precursor.precision == "bfloat16"

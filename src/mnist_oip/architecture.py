@@ -42,6 +42,7 @@ class Architecture:
     nested: dict = dataclasses.field(default_factory=dict)  # layer inside a nested model -> that model's name
     other_kinds: dict = dataclasses.field(default_factory=dict)  # a layer of another kind -> its class
     custom_classes: tuple = ()  # registered names of layer classes that are not Keras' own
+    kinds: dict = dataclasses.field(default_factory=dict)  # every top-level layer -> its class
 
     def maps_of(self, layer):
         """The number of maps of the layer `layer`, or a named error that says why it has none to explain."""
@@ -64,7 +65,8 @@ class Architecture:
 
 
 def blog_cnn(filters):
-    return Architecture(BLOG_INPUT, dict(zip(CONV_LAYERS, filters)), "the blog's CNN")
+    return Architecture(BLOG_INPUT, dict(zip(CONV_LAYERS, filters)), "the blog's CNN",
+                        kinds=dict.fromkeys(CONV_LAYERS, "Conv2D"))  # fmt: skip
 
 
 def read_keras_file(path):
@@ -84,6 +86,7 @@ def read_keras_file(path):
             f"model.path: {path} takes inputs of shape {shape}, not images (height, width, channels)"
         )
     maps = _map_layers(layers, shape)
+    kinds = {layer["config"].get("name"): layer.get("class_name") for layer in layers}
     nested, other_kinds, custom = {}, {}, []
     for layer, parent in _every_layer(layers):
         name, kind = layer["config"].get("name"), layer.get("class_name")
@@ -94,8 +97,9 @@ def read_keras_file(path):
         if layer.get("registered_name") and ">" in layer["registered_name"]:
             custom.append(layer["registered_name"])
     return Architecture(
-        tuple(shape), maps, origin, _output_units(config, layers), nested, other_kinds, tuple(dict.fromkeys(custom))
-    )
+        tuple(shape), maps, origin, _output_units(config, layers), nested, other_kinds, tuple(dict.fromkeys(custom)),
+        kinds,
+    )  # fmt: skip
 
 
 def _map_layers(layers, input_shape):
@@ -127,22 +131,21 @@ def _map_layers(layers, input_shape):
     return found
 
 
+def serialized_tensors(value):
+    """The configs of the tensors that a serialized call (a layer's `inbound_nodes`, in a model's config, nested
+    lists and dicts) takes, in order: each with its `shape` and `keras_history` [layer, node, tensor]."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            return [value.get("config", {})]
+        return [tensor for item in value.values() for tensor in serialized_tensors(item)]
+    if isinstance(value, list | tuple):
+        return [tensor for item in value for tensor in serialized_tensors(item)]
+    return []
+
+
 def _input_shapes(layer):
     """(rank, channels) of each input of a layer: of the tensors its saved call takes, or of its build."""
-    shapes = []
-
-    def walk(value):
-        if isinstance(value, dict):
-            if value.get("class_name") == "__keras_tensor__" and "shape" in value.get("config", {}):
-                shapes.append(value["config"]["shape"])
-            else:
-                for item in value.values():
-                    walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(layer.get("inbound_nodes", []))
+    shapes = [tensor["shape"] for tensor in serialized_tensors(layer.get("inbound_nodes", [])) if "shape" in tensor]
     built = (layer.get("build_config") or {}).get("input_shape")
     if not shapes and built:
         shapes = built if built and isinstance(built[0], list) else [built]

@@ -72,7 +72,8 @@ def platform():
     import importlib.metadata
 
     name = check_keras_backend()
-    if not gpu_count() or (name == "jax" and os.environ.get("JAX_PLATFORMS", "").strip() == "cpu"):
+    platforms = os.environ.get("JAX_PLATFORMS", "").replace(" ", "").split(",")
+    if not gpu_count() or (name == "jax" and platforms != [""] and not {"cuda", "gpu"} & set(platforms)):
         return "cpu"
     for distribution in GPU_BUILDS[name]:
         try:

@@ -46,9 +46,7 @@ def common_options(parser, inner=False):
     where an option given overrides the one before the command)."""
     default = {"default": argparse.SUPPRESS} if inner else {}
     parser.add_argument("--config", help="YAML merged over the default config.yaml (default: that alone)", **default)
-    parser.add_argument(
-        "--layer", help="the conv layer of the maps (default: the config's maps.layer, if one)", **default
-    )
+    parser.add_argument("--layer", help="the layer of the maps (default: the config's maps.layer, if one)", **default)
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error", **default)
 
 
@@ -85,8 +83,8 @@ def parser():
         "their _robust twins where the config enables the robust strategies)",
     )
 
-    across = {"nargs": "+", "choices": experiments.ACROSS, "default": (), "help": "compare runs that differ in these "
-              "on purpose (default: refuse runs made with another CNN, framework, code, steps or patterns)"}  # fmt: skip
+    across = {"action": "append", "choices": experiments.ACROSS, "default": [], "help": "compare runs that differ in "
+              "this on purpose, once per thing (default: refuse runs made with another CNN, framework, code or steps)"}  # fmt: skip
     compare = command("compare-precursor", help="compare two runs' precursor seeds and best losses")
     compare.add_argument("exhaustive", help="results folder of the reference run")
     compare.add_argument("other", help="results folder of the run to compare, e.g. with strategy halving")

@@ -183,9 +183,7 @@ def check_prepared(path):
     try:
         storage.load_npz(path, required=SPLIT)
     except storage.StorageError as err:
-        raise storage.StorageError(
-            f"{err}; delete it to prepare the data set again (or run snakemake --forcerun prepare_dataset)"
-        ) from err
+        raise storage.StorageError(f"{err}; delete it, and the workflow prepares the data set again") from err
 
 
 def source_files(source, path):

@@ -22,7 +22,7 @@ def precursor_maps(results):
     return found
 
 
-ACROSS = ("cnn", "framework", "code", "steps", "patterns")  # what a comparison may be told to compare across
+ACROSS = ("cnn", "framework", "code", "steps")  # what a comparison may be told to compare across
 
 
 class UnlikeRuns(storage.StorageError):
@@ -39,22 +39,24 @@ def experiment_of(scoring, start_result):
         "framework": optimized.get("framework", "not recorded"),
         "code": (scored.get("code", "not recorded"), optimized.get("code", "not recorded")),
         "steps": (scoring.steps, start_result.steps),
-        "patterns": (scoring.grid, scoring.levels),
+        "patterns": (scoring.patterns, scoring.grid, scoring.levels),
     }
 
 
 def check_like(command, where, runs, experiments, across, allowed=()):
     """Refuse, by name, runs whose `experiments` (`experiment_of` per run, for the same map `where`) differ in
-    something neither in `across` (asked for) nor in `allowed` (what the comparison is about)."""
+    something neither in `across` (asked for) nor in `allowed` (what the comparison is about); the patterns
+    are never crossed on request: the same index would name another pattern."""
     first = experiments[0]
     for run, other in zip(runs[1:], experiments[1:]):
-        for key in ACROSS:
+        for key in first:
             if key in across or key in allowed or other[key] == first[key]:
                 continue
             shown = [_shown(key, e[key]) for e in (first, other)]
+            hint = f", or add --across {key} to compare across it on purpose" if key in ACROSS else ""
             raise UnlikeRuns(
                 f"{command}: {where} of {runs[0]} and of {run} were made with different {key}: {shown[0]} and "
-                f"{shown[1]}; compare runs of the same {key}, or add --across {key} to compare across it on purpose"
+                f"{shown[1]}; compare runs of the same {key}{hint}"
             )
 
 
@@ -66,7 +68,7 @@ def _shown(key, value):
     if key == "steps":
         return f"{value[0]} scoring steps, {value[1]} optimizing steps"
     if key == "patterns":
-        return f"levels {value[1]} on a {value[0]}x{value[0]} grid"
+        return f"{value[0]} patterns, levels {value[2]} on a {value[1]}x{value[1]} grid"
     return value
 
 
@@ -86,7 +88,6 @@ def compare_precursor(exhaustive, other, across=()):
         a, b = (StartResult.load(run(paths.START_RESULT, start=PRECURSOR, **wildcards)) for run in runs)
         seeds_a, seeds_b = (Seeds.load(run(paths.SEEDS, **wildcards)) for run in runs)
         scoring_a, scoring_b = (Scoring.load(run(paths.SCORING, **wildcards)) for run in runs)
-        _check_same_patterns(paths.MAP.format(**wildcards), exhaustive, scoring_a, other, scoring_b)
         check_like("compare-precursor", paths.MAP.format(**wildcards), [exhaustive, other],
                    [experiment_of(scoring_a, a), experiment_of(scoring_b, b)], across)  # fmt: skip
         row = {
@@ -126,16 +127,6 @@ def compare_precursor(exhaustive, other, across=()):
     return report | {"per_map": rows}
 
 
-def _check_same_patterns(folder, run_a, scoring_a, run_b, scoring_b):
-    """Refuse two runs whose patterns differ: the same index would name another pattern."""
-    a, b = ((s.patterns, s.grid, s.levels) for s in (scoring_a, scoring_b))
-    if a != b:
-        raise storage.StorageError(
-            f"compare-precursor: {folder} was scored on other patterns in the two runs: {search_label(scoring_a)} "
-            f"in {run_a}, {search_label(scoring_b)} in {run_b}; compare runs of the same grid and levels"
-        )
-
-
 def search_label(scoring, levels=True):
     """The patterns a scoring searched, in words: with the grey `levels` themselves, or their number."""
     if scoring.grid is None:
@@ -161,15 +152,17 @@ def compare_searches(runs, across=()):
     if not common:
         raise storage.StorageError(f"compare-searches: no map has precursor results in all of {', '.join(runs)}")
     results = [paths.Results(run) for run in runs]
+    first = None  # each run's scoring of the first map, which names its search
     for key in common:  # the same CNN, framework, code and steps in every run: only the patterns differ
         wildcards = maps[0][key]
         scorings = [Scoring.load(r(paths.SCORING, **wildcards)) for r in results]
         heads = [StartResult.load_head(r(paths.START_SUMMARY, start=PRECURSOR, **wildcards)) for r in results]
         experiments = [experiment_of(scoring, StartResult(**head)) for scoring, head in zip(scorings, heads)]
         check_like("compare-searches", paths.MAP.format(**wildcards), runs, experiments, across, ("patterns",))
+        first = first if key != common[0] else scorings
     labels = []
-    for run, found in zip(runs, results):
-        label = search_label(Scoring.load(found(paths.SCORING, **maps[0][common[0]])), levels=False)
+    for run, scoring in zip(runs, first):
+        label = search_label(scoring, levels=False)
         labels.append(f"{label} ({run})" if label in labels else label)
     rows, images = [], {}
     for key in common:

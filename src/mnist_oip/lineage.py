@@ -3,9 +3,9 @@ file it read from outside the workflow's results.
 
 Each rule takes its job's `made_by` as a param: Snakemake reruns a job when it changes, and every result a
 job writes records it, with the CNN file's content and the machine the job ran on added at run time
-(`at_run`). The code is the job's function in `jobs` with what it uses there, and every module of the
-package that these import, as syntax trees without docstrings: an edit reruns the jobs that run the edited
-code, not the others, and a comment or docstring reruns nothing. The thread count is part of training's
+(`at_run`). The code is the job's function in `jobs`, the settings classes it is given, and every definition of the package
+these use (`definitions_of`), as source without docstrings: an edit reruns the jobs that run the edited code,
+not the others, and a comment or docstring reruns nothing. The thread count is part of training's
 alone: the ascents give the same bits on any count of CPUs, TensorFlow's training does not.
 """
 
@@ -13,7 +13,9 @@ import ast
 import functools
 import hashlib
 import importlib.metadata
+import json
 import os
+import zipfile
 from pathlib import Path
 
 from . import backend
@@ -81,14 +83,16 @@ def _key(path):
 def at_run(made_by, cnn=None):
     """`made_by` with what a job learns as it runs: the machine (the CPU, or the device it was given) and the
     thread count, and the content of the CNN file `cnn` it explains."""
-    found = dict(made_by or {}) | {"machine": backend.machine(), "threads": backend.cpu_count()}
+    found = dict(made_by or {}) | {"machine": backend.machine(), "threads": backend.configure()}
     if cnn is not None:
         found["cnn"] = file_digest(cnn)
     return found
 
 
 def file_digest(path):
-    """The sha256 of a file's content, read once per version of the file (its size and modification time)."""
+    """The sha256 of a file's content, read once per version of the file (its size and modification time); of a
+    `.keras` model, of its weights and its config without what each save changes (the date, Python's object
+    ids), so that the same model saved twice is the same."""
     stat = os.stat(path)
     return _file_digest(os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
 
@@ -96,57 +100,95 @@ def file_digest(path):
 @functools.cache
 def _file_digest(path, size, mtime):
     digest = hashlib.sha256()
+    if path.endswith(".keras") and zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                config = _without_ids(json.loads(archive.read("config.json")))
+                digest.update(json.dumps(config, sort_keys=True).encode())
+                digest.update(archive.read("model.weights.h5"))
+            return digest.hexdigest()
+        except (KeyError, ValueError, zipfile.BadZipFile):
+            digest = hashlib.sha256()  # not a model as Keras 3 saves it: its bytes, below
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
+def _without_ids(value):
+    """A saved model's config without `shared_object_id`, which Keras takes from Python's `id()`."""
+    if isinstance(value, dict):
+        return {key: _without_ids(item) for key, item in value.items() if key != "shared_object_id"}
+    return [_without_ids(item) for item in value] if isinstance(value, list) else value
+
+
 @functools.cache
 def code_of(job_name):
-    """The sha256 of the code a job runs: its function in jobs.py and every definition of the package that it
-    uses, directly or through others (a name, or an attribute of an imported module), with each used module's
-    other top-level statements; without docstrings."""
-    used, todo = set(), [("jobs", job_name)]
+    """The sha256 of the code a job runs (`definitions_of`), each definition as source without docstrings."""
+    digest = hashlib.sha256()
+    for module, name in sorted(definitions_of(job_name), key=lambda node: (node[0], node[1] or "")):
+        source = "\n".join(ast.unparse(_without_docstrings(node)) for node in _definitions(module)[(module, name)])
+        digest.update(f"{module}.{name}:{source}\n".encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def definitions_of(job_name):
+    """The definitions (module, name) of the package that a job runs: its function in jobs.py, the settings
+    classes of its arguments (whose methods it calls: `settings.SECTIONS`, and `InputScale` for `scale`), and
+    every definition these use, directly or through others (a name, or an attribute of an imported module),
+    with each used module's other top-level statements (name None)."""
+    from . import settings
+
+    classes = {name: cls.__name__ for name, cls in settings.SECTIONS.items()} | {"scale": "InputScale"}
+    function = next(node for node in _definitions("jobs")[("jobs", job_name)] if isinstance(node, ast.FunctionDef))
+    arguments = [a.arg for a in [*function.args.args, *function.args.kwonlyargs]]
+    used, todo = set(), [("jobs", job_name), *(("settings", classes[a]) for a in arguments if a in classes)]
     while todo:
         node = todo.pop()
         if node in used or node not in _definitions(node[0]):
             continue
         used.add(node)
-        todo += _references(node[0], _definitions(node[0])[node])
+        todo += [found for statement in _definitions(node[0])[node] for found in _references(node[0], statement)]
         todo.append((node[0], None))  # the module's other statements: its imports, constants, set-up
-    digest = hashlib.sha256()
-    for module, name in sorted(used, key=lambda node: (node[0], node[1] or "")):
-        digest.update(f"{module}.{name}:{_dump(_definitions(module)[(module, name)])}\n".encode())
-    return digest.hexdigest()
+    return frozenset(used)
 
 
 @functools.cache
 def _definitions(module):
-    """{(module, name): its top-level definition (a function, class or assignment)} and (module, None): the
-    module's other top-level statements; empty for a name that is no module of the package."""
+    """{(module, name): the top-level statements that define it (a function, a class, an assignment to the
+    name)} and (module, None): the module's other top-level statements; empty for no module of the package."""
     path = PACKAGE / f"{module}.py"
     if not path.is_file():
         return {}
-    tree = ast.parse(path.read_text())
-    found, rest = {}, []
-    for node in tree.body:
+    found = {(module, None): []}
+    for node in ast.parse(path.read_text()).body:
         names = _names_defined(node)
         for name in names:
-            found[(module, name)] = node
+            found.setdefault((module, name), []).append(node)
         if not names:
-            rest.append(node)
-    found[(module, None)] = ast.Module(body=rest, type_ignores=[])
+            found[(module, None)].append(node)
     return found
 
 
 def _names_defined(node):
+    """The names a top-level statement binds: a function's, a class's, those assigned to (not an attribute or
+    an item of one, which is a statement of the module's own)."""
     if isinstance(node, ast.FunctionDef | ast.ClassDef):
         return [node.name]
     if isinstance(node, ast.Assign | ast.AnnAssign):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        return [t.id for t in targets for t in _bound(t)]
     return []
+
+
+def _bound(target):
+    """The plain names an assignment target binds (through tuples and starred names)."""
+    if isinstance(target, ast.Name):
+        return [target]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for element in target.elts for name in _bound(element)]
+    return _bound(target.value) if isinstance(target, ast.Starred) else []
 
 
 @functools.cache
@@ -154,7 +196,8 @@ def _imported(module):
     """(name -> (module, name) it imports, alias -> module it names) of the package's own imports anywhere in
     a module (`from .a import b`, `from . import a as c`)."""
     names, modules = {}, {}
-    for node in ast.walk(ast.Module(body=[v for k, v in _definitions(module).items()], type_ignores=[])):
+    statements = [node for nodes in _definitions(module).values() for node in nodes]
+    for node in ast.walk(ast.Module(body=statements, type_ignores=[])):
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             for alias in node.names:
                 if node.module:
@@ -178,23 +221,20 @@ def _references(module, node):
     return found
 
 
-def _dump(node):
-    """The syntax tree as text, without docstrings (comments are never in it)."""
-    return ast.dump(_without_docstrings(ast.parse(ast.unparse(node))))
-
-
-def _without_docstrings(tree):
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
+def _without_docstrings(node):
+    """A copy of a statement without the docstrings of the module, classes and functions in it."""
+    node = ast.parse(ast.unparse(node))
+    for inner in ast.walk(node):
+        body = getattr(inner, "body", None)
         if (
-            isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            isinstance(inner, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
             and body
             and isinstance(body[0], ast.Expr)
             and isinstance(body[0].value, ast.Constant)
             and isinstance(body[0].value.value, str)
         ):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
+            inner.body = body[1:] or [ast.Pass()]
+    return node
 
 
 DIFFERENCES = ("package", "code", "framework", "cnn", "inputs", "machine")  # what makes results of a kind differ

@@ -1,5 +1,6 @@
-"""The blog's CNN (build, train) and any saved model (load, check); the body up to a conv layer
-(`layer_body`) and what its maps pass on (`MapUnit`); class probabilities and map activations."""
+"""The blog's CNN (build, train) and any saved model (load, check); the body up to a layer with maps
+(`layer_body`) and what its maps pass on (a Conv2D's `MapUnit`, another layer's `ChannelUnit`); class
+probabilities and map activations."""
 
 import contextlib
 import dataclasses
@@ -161,9 +162,7 @@ def layer_body(model, layer_name, precision="float32", scale=None):
     before = model.layers[: model.layers.index(target)]  # a Sequential model lists no InputLayer
     chain = [layer for layer in before if not isinstance(layer, keras.layers.InputLayer)]
     inputs = keras.Input(model.input_shape[1:])
-    x = inputs
-    if scale is not None and not scale.identity:
-        x = keras.layers.Rescaling(list(scale.std), list(scale.mean), name="input_scale")(x)
+    x = _as_the_model_takes_them(inputs, scale)
     if not _is_chain(model, chain + [target]):  # branches (a residual sum, say): the model's own graph up to the layer
         if precision != "float32":
             raise ModelError(f"precision {precision}: the layers before {layer_name!r} branch; only float32 here")
@@ -278,19 +277,9 @@ AT_INFERENCE_IDENTITY = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class MapUnit:
-    """What the maps of a conv layer pass on: the convolution, a BatchNormalization right after it folded into
-    its kernel and bias, and the non-linearity that follows, the conv's own or an activation layer right after
-    it, computed in float32 (`layers`: the layers it covers, with any that pass their input on unchanged at
-    inference, like Dropout). Its pre-activation is the value before that non-linearity. A grouped conv's
-    kernel is spread over all its input channels, zeros where a group does not read."""
-
-    conv: object
-    kernel: np.ndarray  # (height, width, channels, maps)
-    bias: np.ndarray  # (maps,)
-    activation: object
-    layers: tuple
+class _Unit:
+    """What the two kinds of unit share: a `kernel` whose last axis is the maps, a `bias` per map, an
+    `activation` and the `layers` covered."""
 
     @property
     def maps(self):
@@ -302,10 +291,25 @@ class MapUnit:
         return self.activation is keras.activations.linear
 
     def map_filter(self, map_index):
-        """Kernel (h, w, channels, 1) and bias (1,) of one map, float32 numpy."""
+        """Kernel and bias of one map (its last axis of one), float32 numpy."""
         if not 0 <= map_index < self.maps:
-            raise ModelError(f"map {map_index} does not exist: layer {self.conv.name!r} has maps 0..{self.maps - 1}")
+            raise ModelError(f"map {map_index} does not exist: layer {self.layers[0]!r} has maps 0..{self.maps - 1}")
         return self.kernel[..., map_index : map_index + 1], self.bias[map_index : map_index + 1]
+
+
+@dataclasses.dataclass(frozen=True)
+class MapUnit(_Unit):
+    """What the maps of a conv layer pass on: the convolution, a BatchNormalization right after it folded into
+    its kernel and bias, and the non-linearity that follows, the conv's own or an activation layer right after
+    it, computed in float32 (`layers`: the layers it covers, with any that pass their input on unchanged at
+    inference, like Dropout). Its pre-activation is the value before that non-linearity. A grouped conv's
+    kernel is spread over all its input channels, zeros where a group does not read."""
+
+    conv: object
+    kernel: np.ndarray  # (height, width, channels, maps)
+    bias: np.ndarray  # (maps,)
+    activation: object
+    layers: tuple
 
     def output(self, features, kernel, bias, pre_activation=False):
         """The maps of `kernel` and `bias` (one map's, or all) from the conv's input `features`; the filter is
@@ -347,7 +351,7 @@ def map_unit(model, layer_name):
 
 
 @dataclasses.dataclass(frozen=True)
-class ChannelUnit:
+class ChannelUnit(_Unit):
     """The maps of a layer that is no Conv2D (another convolution, a residual block's Add, an activation or
     BatchNormalization layer): the channels of its output, each picked by a column of an identity `kernel`
     from its pre-activation (`layer_body` ends there), then its non-linearity: the layer's own activation, or
@@ -361,22 +365,15 @@ class ChannelUnit:
 
     @classmethod
     def of(cls, model, target):
+        calls = graph(model)[target.name][0]
+        if calls != 1:
+            raise ModelError(
+                f"maps.layer: {target.name!r} is called {calls} times in the model: its maps are not one output; "
+                "give each call a layer of its own"
+            )
         activation, layers = _channel_activation(model, target)
         channels = int(target.output.shape[-1])
         return cls(np.eye(channels, dtype="float32"), np.zeros(channels, "float32"), activation, layers)
-
-    @property
-    def maps(self):
-        return self.kernel.shape[-1]
-
-    @property
-    def linear(self):
-        return self.activation is keras.activations.linear
-
-    def map_filter(self, map_index):
-        if not 0 <= map_index < self.maps:
-            raise ModelError(f"map {map_index} does not exist: layer {self.layers[0]!r} has maps 0..{self.maps - 1}")
-        return self.kernel[:, map_index : map_index + 1], self.bias[map_index : map_index + 1]
 
     def output(self, features, kernel, bias, pre_activation=False):
         """The maps of `kernel` (one column, or the identity) of the pre-activation `features`: a channel picked
@@ -423,9 +420,10 @@ def graph_lock(model):
 
 
 def _elementwise(layer):
-    """An activation layer's computation as a function: its `call`, which computes in the dtype of its input
-    (float32 here) and, unlike calling the layer, changes no state that jobs in other threads share."""
-    return layer.call
+    """An activation layer's computation as a function: an `Activation` layer's own function, another's `call`;
+    each computes in the dtype of its input (float32 here) and, unlike calling the layer, changes no state that
+    jobs in other threads share."""
+    return layer.activation if isinstance(layer, keras.layers.Activation) else layer.call
 
 
 def _channel_body(model, target, precision, scale):
@@ -442,10 +440,14 @@ def _channel_body(model, target, precision, scale):
         end = target.output
     graph_up_to = keras.Model(model.inputs, end, name=f"{target.name}{GRAPH}")
     inputs = keras.Input(model.input_shape[1:])
-    x = inputs
-    if scale is not None and not scale.identity:
-        x = keras.layers.Rescaling(list(scale.std), list(scale.mean), name="input_scale")(x)
-    return keras.Model(inputs, graph_up_to(x), name=f"{target.name}_input")
+    return keras.Model(inputs, graph_up_to(_as_the_model_takes_them(inputs, scale)), name=f"{target.name}_input")
+
+
+def _as_the_model_takes_them(x, scale):
+    """Standardized images `x` as the model takes them: mean + std * x per channel, by an `InputScale`."""
+    if scale is None or scale.identity:
+        return x
+    return keras.layers.Rescaling(list(scale.std), list(scale.mean), name="input_scale")(x)
 
 
 def _ungrouped(kernel, groups):
@@ -515,22 +517,14 @@ def graph(model):
             }
         else:
             _GRAPHS[model] = {
-                layer["config"]["name"]: (len(layer["inbound_nodes"]), _sources(layer["inbound_nodes"]))
+                layer["config"]["name"]: (
+                    len(layer["inbound_nodes"]),
+                    [t["keras_history"][0] for t in architecture.serialized_tensors(layer["inbound_nodes"])
+                     if t.get("keras_history")],
+                )
                 for layer in layers
-            }
+            }  # fmt: skip
     return _GRAPHS[model]
-
-
-def _sources(value):
-    """The names of the layers whose outputs a serialized call (`inbound_nodes`, nested lists and dicts) takes."""
-    if isinstance(value, dict):
-        history = (
-            value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
-        )
-        return [history[0]] if history else [name for item in value.values() for name in _sources(item)]
-    if isinstance(value, list | tuple):
-        return [name for item in value for name in _sources(item)]
-    return []
 
 
 def _with_policy(layer, policy, **changed):
@@ -560,7 +554,7 @@ def _used_input_extent(layers, output_size):
 
 
 def check_image_model(model, path):
-    """Refuse a model whose input is not an image (height, width, channels) or that has no conv layer."""
+    """Refuse a model whose input is not an image (height, width, channels) or that has no layer with maps."""
     shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
     if shape is None or len(shape) != 3 or None in shape:
         raise ModelError(
@@ -582,8 +576,8 @@ def class_probabilities(model, images, batch_size=256):
 
 
 def map_activations(model, layer_name, batch_size=256):
-    """images -> each image's mean activation of every map of the conv layer `layer_name` (as its `MapUnit`
-    passes it on), (images, maps) float32, in batches of `batch_size`; built here, run by the caller."""
+    """images -> each image's mean activation of every map of the layer `layer_name` (as its unit passes it
+    on), (images, maps) float32, in batches of `batch_size`; built here, run by the caller."""
     unit, body = map_unit(model, layer_name), layer_body(model, layer_name)
     graph = keras.backend.backend() == "tensorflow" and runs_the_models_graph(body)
     one_at_a_time = graph_lock(model) if graph else contextlib.nullcontext()

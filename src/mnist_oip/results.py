@@ -25,6 +25,8 @@ import numpy as np
 from . import storage, strategies
 
 ARRAYS = ("starts", "oips", "curves", "warm_curves", "losses", "classes", "confidences")
+MadeBy = dict[str, str | int | dict[str, str]] | None  # `lineage`: what made a result
+Number = float | None  # a measure, None where undefined
 
 
 class JsonRecord:
@@ -62,7 +64,8 @@ def checked_fields(cls, found, path):
     hints = typing.get_type_hints(cls)
     for name, value in found.items():
         if not _of_type(value, hints[name]):
-            kind = getattr(hints[name], "__name__", str(hints[name]))
+            hint = hints[name]
+            kind = str(hint) if typing.get_args(hint) else getattr(hint, "__name__", str(hint))
             raise storage.StorageError(f"{path}: {name} is {value!r}, not of type {kind}")
         low, high = cls.BOUNDS.get(name, (None, None))
         if isinstance(value, int | float) and not (
@@ -73,18 +76,27 @@ def checked_fields(cls, found, path):
 
 
 def _of_type(value, hint):
+    """Whether a value read from JSON is of the type `hint`: a union, a number, text, a boolean, a list of one
+    type or a dict of text to one type, checked all the way down."""
     options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, type(int | None)) else (hint,)
-    for option in options:
-        kind = typing.get_origin(option) or option
-        if option is type(None) and value is None:
-            return True
-        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return True
-        if kind is int and isinstance(value, int) and not isinstance(value, bool):
-            return True
-        if kind in (str, bool, list, dict) and isinstance(value, kind):
-            return True
-    return False
+    return any(_of_one_type(value, option) for option in options)
+
+
+def _of_one_type(value, option):
+    kind, inner = typing.get_origin(option) or option, typing.get_args(option)
+    if option is type(None) or option is typing.Any:
+        return value is None or option is typing.Any
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is list:
+        return isinstance(value, list) and (not inner or all(_of_type(item, inner[0]) for item in value))
+    if kind is dict:
+        return isinstance(value, dict) and (
+            not inner or all(isinstance(key, str) and _of_type(item, inner[1]) for key, item in value.items())
+        )
+    return kind in (str, bool) and isinstance(value, kind)
 
 
 def _pack(made_by):
@@ -105,12 +117,12 @@ class Provenance(JsonRecord):
     source: str
     train_count: int
     test_count: int
-    train_per_class: list
-    test_per_class: list
+    train_per_class: list[int]
+    test_per_class: list[int]
     mean: float
     std: float
     sha256: str
-    made_by: dict | None = None
+    made_by: MadeBy = None
 
     BOUNDS: typing.ClassVar[dict] = {"train_count": (1, None), "test_count": (1, None), "mean": (0, 1), "std": (0, 1)}
 
@@ -119,9 +131,9 @@ class Provenance(JsonRecord):
 class Training(JsonRecord):
     """The CNN's training: loss and accuracy per epoch (`history`, Keras' names) and the test accuracy."""
 
-    history: dict
+    history: dict[str, list[float]]
     test_accuracy: float
-    made_by: dict | None = None
+    made_by: MadeBy = None
 
     BOUNDS: typing.ClassVar[dict] = {"test_accuracy": (0, 1)}
 
@@ -132,9 +144,9 @@ class Uniqueness(JsonRecord):
     loss and group; the number of groups; the similarity of every pair."""
 
     distinct: int
-    oips: list
-    similarity: list
-    made_by: dict | None = None
+    oips: list[dict[str, str | int | float]]
+    similarity: list[list[float]]
+    made_by: MadeBy = None
 
     BOUNDS: typing.ClassVar[dict] = {"distinct": (0, None)}
 
@@ -156,9 +168,9 @@ class Scoring(JsonRecord):
     seconds: float
     objective: str = "activation"
     grid: int | None = None
-    levels: list | None = None
+    levels: list[float] | None = None
     steps: int | None = None  # the ascent steps a pattern's score is taken after (`precursor.steps`)
-    made_by: dict | None = None
+    made_by: MadeBy = None
 
     BOUNDS: typing.ClassVar[dict] = {
         "patterns": (1, None),
@@ -176,7 +188,7 @@ class Seeds:
     indices: np.ndarray
     scores: np.ndarray
     coarse: np.ndarray
-    made_by: dict | None = None
+    made_by: MadeBy = None
 
     ARRAYS = ("indices", "scores", "coarse")
 
@@ -241,8 +253,10 @@ class StartResult:
     start: str
     steps: int
     strategies: dict
-    made_by: dict | None = None
-    unit: dict | None = None  # the layers whose output the map is, and whether it has no non-linearity of its own
+    made_by: MadeBy = None
+    unit: dict[str, list[str] | bool] | None = (
+        None  # the layers whose output the map is, and whether it has no non-linearity of its own
+    )
 
     BOUNDS: typing.ClassVar[dict] = {"map": (0, None), "steps": (0, None)}
 
@@ -261,9 +275,11 @@ class StartResult:
             raise storage.StorageError(f"{json_path}: holds {type(found).__name__}, not a start kind's results")
         head = checked_fields(cls, found, json_path)
         for name, figures in head["strategies"].items():
-            if not isinstance(figures, dict) or not {"seconds", "image_steps", "best_loss"} <= set(figures):
+            if not _of_type(figures, dict[str, float | bool]) or not {"seconds", "image_steps", "best_loss"} <= set(
+                figures
+            ):
                 raise storage.StorageError(
-                    f"{json_path}: strategy {name!r} lacks its figures (seconds, image_steps, ...)"
+                    f"{json_path}: strategy {name!r} lacks its figures as numbers (seconds, image_steps, best_loss)"
                 )
         return head
 
@@ -323,8 +339,8 @@ class Faithfulness(JsonRecord):
 
     layer: str
     map: int
-    measures: dict
-    made_by: dict | None = None
+    measures: dict[str, dict[str, Number]]
+    made_by: MadeBy = None
 
 
 @dataclasses.dataclass
@@ -344,7 +360,7 @@ class LayerExamples:
     top_images: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    made_by: dict | None = None
+    made_by: MadeBy = None
 
     def outside_range(self, image):
         """The share of an image's values (channels last) outside the held-out images' range."""
@@ -379,7 +395,7 @@ class Screen:
     scores: np.ndarray
     pre_activation: np.ndarray
     seconds: float
-    made_by: dict | None = None
+    made_by: MadeBy = None
 
     def survivors(self, map_index):
         """The patterns that go on for map `map_index`, in index order."""

@@ -583,6 +583,23 @@ def _check_split(test_fraction, batch_size):
         )
 
 
+def _check_precision(settings):
+    """bfloat16 computes a Conv2D's body; the bodies of other layers, which run the model's own graph, only
+    float32."""
+    precursor = settings.precursor
+    asked = {"precursor.precision": precursor.precision, "precursor.screen_precision": precursor.screen_precision}
+    if not precursor.screens:
+        del asked["precursor.screen_precision"]
+    kinds = settings.architecture.kinds
+    others = [layer for layer in settings.maps.layers if kinds.get(layer, "Conv2D") not in architecture.CONV_CLASSES]
+    for key, precision in asked.items():
+        if precision != "float32" and others:
+            raise ConfigError(
+                f"{key}: {precision} computes only the layers before a Conv2D in {precision}; "
+                f"{', '.join(others)} {'is no Conv2D' if len(others) == 1 else 'are no Conv2D layers'}: use float32"
+            )
+
+
 def _check_bounded(settings):
     """The bounded parameterization takes the data's range from held-out images."""
     if settings.robust.enabled and settings.robust.bounded and not settings.has_examples:
@@ -691,5 +708,6 @@ CHECKS = (  # what a schema cannot express: each check with the sections it read
     (_check_scales, {"oip", "model"}, set()),
     (_check_shift, {"uniqueness", "robust", "model"}, set()),
     (_check_bounded, {"robust", "dataset"}, set()),
+    (_check_precision, {"precursor", "maps", "model"}, set()),
     (lambda s: _check_precursor(s.precursor, s.architecture.input_shape), {"precursor", "model"}, set()),
 )
