@@ -5,7 +5,7 @@ the ascent began from (definitions, costs and why in docs/method.md).
 The held-out images are split in two halves by their index: a map's top digits of half A make its template
 and its reference, and every measure that compares with what the map does on digits is taken on half B,
 which neither saw. "digits" is then the top digits of half B (or their template, where a measure takes one
-image), "starts" the median over the strategies' start images.
+image), "starts" the median over the first `STARTS` start images of each start kind.
 
 - data_scale: the image scaled to the top digit's contrast and clipped to the digits' range, then the
   percentile of its activation among the held-out digits' (1: above every digit).
@@ -36,6 +36,7 @@ ELASTIC = (2, 3.0, 2.0)  # deformations: how many, the smoothing (px) and the la
 BLEND_IMAGES = 100  # held-out images each OIP is blended into
 BLEND_RMS = 0.1  # the blended OIP's root mean square, in standardized units: a tenth of a digit's
 TOP = 9  # a map's top digits
+STARTS = 4  # the first starts of each start kind, whose median is the floor
 ALIGN = 2  # px: the largest shift at which an image is compared with a digit
 POSITIVE = 0.1  # the share of half B's digits that count as driving the map
 PATCHES = 4  # a side of the occlusion grid
@@ -322,7 +323,7 @@ def _plain(value):
 def measure(target, best_oips, classes, starts):
     """A map's measures (`Faithfulness.measures`): {candidate: {measure: value}} for each strategy's best OIP
     (`best_oips`, {strategy: its image}; `classes`, {strategy: the class the CNN read in it}), for the map's
-    top digits and for the `starts` (all the strategies' start images, standardized: their median)."""
+    top digits and for the `starts` (start images, standardized: their median)."""
     found = {"digits": target.digits_measures(), "starts": median_of(target.images_measures(starts))}
     if best_oips:
         names = list(best_oips)

@@ -347,7 +347,8 @@ def measure_oips(
 
     target = faithfulness.Map(losses, channel_means if below else None, classes, scale.from_model(images), labels,
                               found.profile_class(map_index), map_index)  # fmt: skip
-    starts = np.concatenate(list({s.starts.tobytes(): s.starts for s in result.strategies.values()}.values()))
+    kinds = {s.starts.tobytes(): s.starts for s in result.strategies.values()}  # each start kind's starts once
+    starts = np.concatenate([kind[: faithfulness.STARTS] for kind in kinds.values()])
     best = {name: scale.from_model(s.oips[s.best]) for name, s in result.strategies.items() if s.found}
     read = {name: int(result.strategies[name].classes[result.strategies[name].best]) for name in best}
     measured = faithfulness.measure(target, best, read, scale.from_model(starts))
