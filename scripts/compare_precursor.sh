@@ -3,10 +3,7 @@
 # on that run's model, in a new folder; optimize those seeds; compare: seeds kept, best losses, image-steps
 # (mnist-oip compare-precursor).
 #   scripts/compare_precursor.sh RUN_FOLDER EXHAUSTIVE_FOLDER
-case "${1:-}" in  # this header as help, before any work
-    -h | --help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-    "") sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/usage.sh"
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$root/.venv/bin/python}

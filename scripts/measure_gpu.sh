@@ -10,10 +10,7 @@
 #   same_cnn=R  a CPU run's results folder R: its CNN explained on the GPU for the maps R has (same_cnn/), each
 #               map's seeds and best losses beside R's (same_cnn.json)
 #   scripts/measure_gpu.sh FOLDER [devices] [default] [grid4] [same_cnn=CPU_RESULTS]
-case "${1:-}" in  # this header as help, before any work
-    -h | --help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-    "") sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/usage.sh"
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$root/.venv/bin}

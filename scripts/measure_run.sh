@@ -2,10 +2,7 @@
 # Run the workflow in a new folder as the README's main command does, then print its wall time and the
 # jobs' compute and start-up (python -m mnist_oip.benchmark --workflow-only).
 #   scripts/measure_run.sh FOLDER [extra snakemake arguments, e.g. --config 'compute={gpu: true}']
-case "${1:-}" in  # this header as help, before any work
-    -h | --help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-    "") sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/usage.sh"
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$root/.venv/bin/python}

@@ -4,10 +4,7 @@
 # folder of its own under FOLDER; prints each run's wall time, CNN compute and most CNN jobs at once
 # (python -m mnist_oip.benchmark --workflow-only), and whether both runs' results are the same bits.
 #   scripts/rehearse_devices.sh FOLDER
-case "${1:-}" in  # this header as help, before any work
-    -h | --help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-    "") sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/usage.sh"
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$root/.venv/bin/python}

@@ -4,10 +4,7 @@
 # kept, then ranked by the faithfulness measures (scripts/rank_robust.py). The plain strategies run once and
 # are shared by every variant.
 #   scripts/robust_sweep.sh FOLDER
-case "${1:-}" in  # this header as help, before any work
-    -h | --help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-    "") sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/usage.sh"
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$root/.venv/bin/python}
