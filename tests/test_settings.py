@@ -75,7 +75,7 @@ def test_params_leave_out_only_what_scoring_does_not_read():
         (
             "robust.parameterization",
             "fft",
-            r"robust.parameterization: 'fft' is not allowed; allowed values: pixels, fourier",
+            r"robust.parameterization: 'fft' is not allowed; allowed values: pixels, fourier, bounded",
         ),
         ("robust.scale", 1.0, r"robust.scale: 1.0 is greater than or equal to the maximum of 1"),
         ("robust.rotate", -5, r"robust.rotate: -5 is less than the minimum of 0"),
