@@ -45,7 +45,9 @@ rule optimize_robust:
     resources:
         gpu=GPU,
     params:
-        made_by=made_by("optimize_oips", reads=HELD_OUT if SETTINGS.robust.bounded else ()),
+        made_by=made_by(
+            "optimize_oips", reads=HELD_OUT if SETTINGS.robust.bounded else ()
+        ),
         oip=oip_params,
         robust=params_of("robust", leave_out="switch"),
         step_size=SETTINGS.ascent.step_size,
