@@ -244,7 +244,7 @@ def test_robust_strategies_join_a_finished_run_without_redoing_the_others(run, t
         assert set(measured) == found | {"digits", "starts"} and "random_robust" in found
         assert all(set(m) >= set(faithfulness.MEASURES) for m in measured.values())
     summary = (work / "results/summary.md").read_text()
-    assert "| random_robust |" in summary and "| blend_wins |" in summary and "| digits |" in summary
+    assert "| random_robust |" in summary and "| novel_robustness |" in summary and "| digits |" in summary
     edited = edited_config(work, {"robust": ROBUST["robust"] | {"l2": 0.1}})
     assert plan(work, configs=(edited,)) == {"optimize_robust": 2 * N} | AFTER_OIPS
 

@@ -18,38 +18,24 @@ image), "starts" the median over the first `STARTS` start images of each start k
   away and what the image predicts for that patch (the digit's ink there weighted by the image, aligned).
 - path: how alike the image drives the layers below the map and half A's top digits do (the correlation of
   their channel means, centred on the digits' mean; per layer, averaged).
-- relative_activation, robustness, class_agrees, blend_wins: the four earlier measures (the activation over
-  the best digit's, kept under small moves, the class the CNN reads against the map's class profile, and a
-  faint blend that raises the map on digits more than a phase-scrambled copy).
 """
 
 import numpy as np
 import scipy.ndimage
 import scipy.stats
 
-SHIFTS = ((0, 1), (0, -1), (1, 0), (-1, 0), (0, 2), (0, -2), (2, 0), (-2, 0))  # px (down, across)
-ROTATIONS = (-10.0, -5.0, 5.0, 10.0)  # degrees
 NOVEL_SHIFTS = ((0, 3), (0, -3), (3, 0), (-3, 0), (0, 4), (0, -4), (4, 0), (-4, 0))  # beyond the robust jitter
 NOVEL_ROTATIONS = (-20.0, -15.0, 15.0, 20.0)  # beyond the robust strategies' 10 degrees
 NOVEL_SCALES = (0.8, 1.2)  # beyond their 10 %
 ELASTIC = (2, 3.0, 2.0)  # deformations: how many, the smoothing (px) and the largest displacement (px)
-BLEND_IMAGES = 100  # held-out images each OIP is blended into
-BLEND_RMS = 0.1  # the blended OIP's root mean square, in standardized units: a tenth of a digit's
 TOP = 9  # a map's top digits
 STARTS = 4  # the first starts of each start kind, whose median is the floor
 ALIGN = 2  # px: the largest shift at which an image is compared with a digit
 POSITIVE = 0.1  # the share of half B's digits that count as driving the map
 PATCHES = 4  # a side of the occlusion grid
-MEASURES = ("data_scale", "novel_robustness", "predicts_auc", "predicts_spearman", "occlusion", "path",
-            "relative_activation", "robustness", "class_agrees", "blend_wins")  # fmt: skip
+MEASURES = ("data_scale", "novel_robustness", "predicts_auc", "predicts_spearman", "occlusion", "path")
 HIGHER_IS_BETTER = dict.fromkeys(MEASURES, True)
 CANDIDATES = ("digits", "starts")  # the ceiling and the floor beside the strategies
-
-
-def moved(image):
-    """The image (height, width, channels) shifted by each of `SHIFTS` and rotated by each of `ROTATIONS`
-    about its centre, edges continued: (len(SHIFTS) + len(ROTATIONS), height, width, channels)."""
-    return _transformed(image, SHIFTS, ROTATIONS)
 
 
 def _transformed(image, shifts, rotations, scales=()):
@@ -99,41 +85,6 @@ def kept(losses, images, copies_of):
     return ratio.astype(np.float64)
 
 
-def robustness(losses, images):
-    """Per image: the activation kept under small shifts and rotations (`moved`)."""
-    return kept(losses, images, moved)
-
-
-def random_phases(rng, count, shape):
-    """`count` arrays of unit phase factors (count, height, width, 1): those of white noise's 2-D spectrum,
-    so that a real pattern given them stays real."""
-    return np.exp(1j * np.angle(np.fft.fft2(rng.normal(size=(count, *shape[:2])))))[..., None]
-
-
-def scrambled(pattern, phases):
-    """`pattern` (height, width, channels) with each of `phases` added to the phases of its spectrum (the same
-    for every channel, so their relation stays): the same amplitude spectrum, so the same norm and
-    smoothness, in another arrangement. (count, height, width, channels)."""
-    return np.fft.ifft2(np.fft.fft2(pattern, axes=(0, 1)) * phases, axes=(1, 2)).real.astype(np.float32)
-
-
-def blend_wins(losses, images, held_out, rng):
-    """Per image: over `BLEND_IMAGES` of the `held_out` images, the share whose activation rises more with the
-    image added (centred, scaled to `BLEND_RMS`) than with a phase-scrambled copy of it (`scrambled`, one per
-    held-out image); ties count half. The held-out images and the phases are drawn from `rng`, the same for
-    every image."""
-    count = min(BLEND_IMAGES, len(held_out))
-    chosen = held_out[rng.choice(len(held_out), count, replace=False)]
-    phases = random_phases(rng, count, chosen.shape[1:])
-    shares = []
-    for image in images:
-        pattern = image - image.mean(axis=(0, 1))  # per channel: the scrambles keep no colour cast to flip
-        pattern = pattern * (BLEND_RMS / max(float(np.sqrt(np.mean(pattern**2))), 1e-12))
-        with_image, with_scrambled = losses(chosen + pattern), losses(chosen + scrambled(pattern, phases))
-        shares.append(float(np.mean((with_image > with_scrambled) + 0.5 * (with_image == with_scrambled))))
-    return np.array(shares)
-
-
 def at_data_scale(images, top_digit, low, high):
     """The images with the top digit's contrast: centred, scaled to its centred norm, put on its mean, then
     clipped to the held-out images' range per channel (`low`, `high`)."""
@@ -151,20 +102,23 @@ def percentile(values, among):
     return (below + 0.5 * (at_or_below - below)) / len(among)
 
 
+def _shifted(image, align=ALIGN):
+    """The image shifted by every (dy, dx) of up to `align` px (edges continued): ((2 align + 1)², *shape)."""
+    return np.stack([scipy.ndimage.shift(image, (dy, dx, 0), order=0, mode="nearest")
+                     for dy in range(-align, align + 1) for dx in range(-align, align + 1)])  # fmt: skip
+
+
+def _unit_rows(images):
+    """The images flattened, centred and scaled to unit norm: (images, pixels)."""
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    flat = flat - flat.mean(axis=1, keepdims=True)
+    return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+
+
 def best_correlations(image, digits, align=ALIGN):
     """Per digit: the largest Pearson correlation of `image` with it over shifts of the image by up to `align`
     px (edges continued), (len(digits),)."""
-    flat = digits.reshape(len(digits), -1)
-    flat = flat - flat.mean(axis=1, keepdims=True)
-    flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
-    best = np.full(len(digits), -1.0)
-    for dy in range(-align, align + 1):
-        for dx in range(-align, align + 1):
-            shifted = scipy.ndimage.shift(image, (dy, dx, 0), order=0, mode="nearest").ravel()
-            shifted = shifted - shifted.mean()
-            shifted /= max(float(np.linalg.norm(shifted)), 1e-12)
-            best = np.maximum(best, flat @ shifted)
-    return best
+    return (_unit_rows(digits) @ _unit_rows(_shifted(image, align)).T).max(axis=1)
 
 
 def predicts(image, digits, activations):
@@ -206,27 +160,31 @@ def occlusion(image, digits, drops, low):
     to `ALIGN` px where they correlate best; NaN where undefined (a flat image)."""
     if float(np.ptp(image)) == 0:
         return np.nan
-    grid, values = patches(digits.shape[1:]), []
-    centred = image - image.mean()
-    for digit, drop in zip(digits, drops):
-        shifts = [(dy, dx) for dy in range(-ALIGN, ALIGN + 1) for dx in range(-ALIGN, ALIGN + 1)]
-        aligned = [scipy.ndimage.shift(centred, (dy, dx, 0), order=0, mode="nearest") for dy, dx in shifts]
-        best = max(aligned, key=lambda a: float(np.corrcoef(a.ravel(), digit.ravel())[0, 1]))
-        ink = digit - low
-        predicted = [float((ink[r, c] * best[r, c]).sum()) for r, c in grid]
-        if np.ptp(drop) > 0 and np.ptp(predicted) > 0:
-            values.append(scipy.stats.spearmanr(predicted, drop).statistic)
-    return float(np.mean(values)) if values else np.nan
+    aligned = _shifted(image - image.mean())
+    best = aligned[np.argmax(_unit_rows(digits) @ _unit_rows(aligned).T, axis=1)]  # per digit, its best shift
+    weighted = (digits - low) * best
+    predicted = np.stack(
+        [weighted[:, rows, columns].sum(axis=(1, 2, 3)) for rows, columns in patches(digits.shape[1:])], 1
+    )
+    return _mean_rank_correlation(predicted, drops)
+
+
+def _mean_rank_correlation(predicted, drops):
+    """The mean over rows of the Spearman correlation of `predicted` with `drops`, rows where either is flat
+    left out; NaN where none is left."""
+    keep = (np.ptp(predicted, axis=1) > 0) & (np.ptp(drops, axis=1) > 0)
+    if not keep.any():
+        return np.nan
+    ranks = [scipy.stats.rankdata(a, axis=1) for a in (predicted[keep], drops[keep])]
+    return float(np.mean([np.corrcoef(p, d)[0, 1] for p, d in zip(*ranks)]))
 
 
 def ink_occlusion(digits, drops, low):
     """The ink baseline of `occlusion`: each patch predicted by the digit's ink there alone."""
-    grid, values = patches(digits.shape[1:]), []
-    for digit, drop in zip(digits, drops):
-        predicted = [float((digit[r, c] - low).sum()) for r, c in grid]
-        if np.ptp(drop) > 0 and np.ptp(predicted) > 0:
-            values.append(scipy.stats.spearmanr(predicted, drop).statistic)
-    return float(np.mean(values)) if values else np.nan
+    ink = digits - low
+    return _mean_rank_correlation(
+        np.stack([ink[:, r, c].sum(axis=(1, 2, 3)) for r, c in patches(digits.shape[1:])], 1), drops
+    )
 
 
 def path(below, images, reference, centre):
@@ -244,14 +202,12 @@ def path(below, images, reference, centre):
 
 
 class Map:
-    """What one map's measures compare with: the held-out images (standardized), the map's activations on
-    them and their labels, split in half A and half B by index; the map's `losses(images)`, the channel means
-    of the layers below it (`below(images)`), the CNN's classes (`classes(images)`), the class its profile
-    peaks on, and the held-out range per channel (`low`, `high`)."""
+    """What one map's measures compare with: the held-out images (standardized) and the map's activations on
+    them, split in half A and half B by index; the map's `losses(images)`, the channel means of the layers
+    below it (`below(images)`), and the held-out range per channel (`low`, `high`)."""
 
-    def __init__(self, losses, below, classes, held_out, labels, profile_class, seed):
-        self.losses, self.below, self.classes, self.profile_class = losses, below, classes, profile_class
-        self.held_out, self.labels, self.seed = held_out, labels, seed
+    def __init__(self, losses, below, held_out, seed):
+        self.losses, self.below, self.held_out, self.seed = losses, below, held_out, seed
         self.activations = losses(held_out)
         self.low, self.high = held_out.min(axis=(0, 1, 2)), held_out.max(axis=(0, 1, 2))
         half_a, half_b = np.arange(0, len(held_out), 2), np.arange(1, len(held_out), 2)
@@ -259,7 +215,6 @@ class Map:
         self.top_a = half_a[np.argsort(-self.activations[half_a], kind="stable")[:top]]
         self.top_b = half_b[np.argsort(-self.activations[half_b], kind="stable")[:top]]
         self.half_b = half_b
-        self.best_digit = float(self.activations.max())
         self.template = held_out[self.top_a].mean(axis=0)
         reference = below(held_out[self.top_a]) if below else []
         self.reference = [r.mean(axis=0) for r in reference]
@@ -268,14 +223,11 @@ class Map:
         rng = np.random.default_rng(seed)
         self.random_digits = held_out[rng.choice(half_b, top, replace=False)]
 
-    def images_measures(self, images, classes=None):
-        """{measure: a value per image} of `images` (standardized); `classes`: the CNN's reading of each, where
-        known."""
+    def images_measures(self, images):
+        """{measure: a value per image} of `images` (standardized)."""
         digits_b = self.held_out[self.half_b]
         scaled = at_data_scale(images, self.held_out[self.top_a[0]], self.low, self.high)
         predicted = [predicts(image, digits_b, self.activations[self.half_b]) for image in images]
-        classes = self.classes(images) if classes is None else classes
-        relative = self.losses(images) / self.best_digit if self.best_digit > 0 else np.full(len(images), np.nan)
         return {
             "data_scale": percentile(self.losses(scaled), self.activations),
             "novel_robustness": kept(self.losses, images, lambda image: novel(image, self.seed)),
@@ -285,18 +237,14 @@ class Map:
                 [occlusion(image, self.held_out[self.top_b], self.drops, self.low) for image in images]
             ),
             "path": path(self.below, images, self.reference, self.centre),
-            "relative_activation": relative,
-            "robustness": robustness(self.losses, images),
-            "class_agrees": (np.asarray(classes) == self.profile_class).astype(np.float64),
-            "blend_wins": blend_wins(self.losses, images, self.held_out, np.random.default_rng(self.seed)),
         }
 
     def digits_measures(self):
         """The ceiling: the measures of half B's top digits (their median), with the template of half A's top
-        digits standing for them where a measure takes one image (predicts, occlusion), the digits' own labels
-        for the class; and, as the floor of `path`, random digits of half B."""
+        digits standing for them where a measure takes one image (predicts, occlusion); and the baselines
+        `occlusion_ink` (each patch predicted by its ink) and `path_random_digits` (random digits of half B)."""
         digits = self.held_out[self.top_b]
-        found = median_of(self.images_measures(digits, self.labels[self.top_b]))
+        found = median_of(self.images_measures(digits))
         template = self.images_measures(self.template[None])
         for key in ("predicts_auc", "predicts_spearman", "occlusion"):
             found[key] = _plain(template[key][0])
@@ -320,14 +268,14 @@ def _plain(value):
     return value if np.isfinite(value) else None
 
 
-def measure(target, best_oips, classes, starts):
+def measure(target, best_oips, starts):
     """A map's measures (`Faithfulness.measures`): {candidate: {measure: value}} for each strategy's best OIP
-    (`best_oips`, {strategy: its image}; `classes`, {strategy: the class the CNN read in it}), for the map's
-    top digits and for the `starts` (start images, standardized: their median)."""
+    (`best_oips`, {strategy: its image}), for the map's top digits and for the `starts` (start images,
+    standardized: their median)."""
     found = {"digits": target.digits_measures(), "starts": median_of(target.images_measures(starts))}
     if best_oips:
         names = list(best_oips)
-        values = target.images_measures(np.stack([best_oips[n] for n in names]), [classes[n] for n in names])
+        values = target.images_measures(np.stack([best_oips[n] for n in names]))
         for k, name in enumerate(names):
             found[name] = {key: _plain(v[k]) for key, v in values.items()}
     return found

@@ -325,33 +325,27 @@ def optimize_oips(
 
 @cnn_job
 def measure_oips(
-    *, cnn, layer, map_index, results, examples, ascent, scale, out_faithfulness, arrays=None, info=None,
-    held_out=None, made_by=None,
+    *, cnn, layer, map_index, results, ascent, scale, out_faithfulness, arrays=None, info=None, held_out=None,
+    made_by=None,
 ):  # fmt: skip
     """The `faithfulness` measures of each strategy's best OIP of a map, and of its top digits and its starts,
-    against the held-out images (`held_out_images`) and the layer's `examples` (the class profile)."""
+    against the held-out images (`held_out_images`)."""
     from . import faithfulness
-    from . import model as cnn_model
 
-    result, found = MapResult.load(results), LayerExamples.load(examples)
+    result = MapResult.load(results)
     network = loaded_model(cnn)
     losses = layer_ascent(cnn, layer, ascent.step_size, scale=scale).map(map_index).losses
-    images, labels = held_out_images(network, arrays, info, held_out)
+    images, _ = held_out_images(network, arrays, info, held_out)
     below = lower_layers(cnn, layer)
 
     def channel_means(standardized):
         return [means(scale.to_model(standardized)) for means in below]
 
-    def classes(standardized):
-        return cnn_model.class_probabilities(network, scale.to_model(standardized)).argmax(axis=1)
-
-    target = faithfulness.Map(losses, channel_means if below else None, classes, scale.from_model(images), labels,
-                              found.profile_class(map_index), map_index)  # fmt: skip
+    target = faithfulness.Map(losses, channel_means if below else None, scale.from_model(images), map_index)
     kinds = {s.starts.tobytes(): s.starts for s in result.strategies.values()}  # each start kind's starts once
     starts = np.concatenate([kind[: faithfulness.STARTS] for kind in kinds.values()])
     best = {name: scale.from_model(s.oips[s.best]) for name, s in result.strategies.items() if s.found}
-    read = {name: int(result.strategies[name].classes[result.strategies[name].best]) for name in best}
-    measured = faithfulness.measure(target, best, read, scale.from_model(starts))
+    measured = faithfulness.measure(target, best, scale.from_model(starts))
     for name, values in measured.items():
         log(
             f"{name}: "
@@ -454,8 +448,7 @@ FAITHFULNESS = (
     "contrast and range; novel_robustness: the activation kept under transforms no strategy climbs under; "
     "predicts: how well likeness to the image ranks unseen digits by activation (AUC, rank correlation); "
     "occlusion: how well it predicts which covered patches lower the map; path: how alike it drives the layers "
-    "below; then the earlier four (activation over the best digit's, kept under small moves, the class read "
-    "agreeing with the map's class profile, faint blends beating phase-scrambled ones)."
+    "below."
 )
 PAIRED = (
     "Each strategy against the top digits, map by map: the median difference with its interval, and on how many "

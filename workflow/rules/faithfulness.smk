@@ -5,7 +5,6 @@ if SETTINGS.has_examples:
         input:
             unpack(held_out_input),
             results=rules.compare_oips.input.results,
-            examples=rules.find_examples.output.examples,
             cnn=CNN,
         output:
             faithfulness=paths.in_results(paths.FAITHFULNESS),
