@@ -55,6 +55,8 @@ def test_benchmark_times_the_precursor_and_reads_the_run(tiny_run, tmp_path):
     workflow = figures["workflow"]
     assert workflow["score_precursor"]["jobs"] == len(MAPS) and workflow["optimize_oips"]["jobs"] == 2 * len(MAPS)
     assert workflow["train_cnn"]["jobs"] == 1
+    shares = {name: rule["share_of_job_seconds"] for name, rule in workflow.items() if isinstance(rule, dict)}
+    assert abs(sum(shares.values()) - 1) < 1e-9 and shares["measure_oips"] > 0, "every rule's part of the jobs' time"
     for rule in ("score_precursor", "optimize_oips"):
         assert 0 < workflow[rule]["compute_seconds_sum"] < workflow[rule]["job_seconds_sum"]
     assert 1 <= workflow["cnn_jobs_at_once_max"] <= 2  # the tiny run's 2 cores, no gpu claims on this machine

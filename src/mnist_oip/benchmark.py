@@ -141,7 +141,8 @@ CNN_RULES = (
 
 def workflow_times(results):
     """A finished run's wall time against its jobs: per rule the jobs' wall time (Snakemake's benchmark
-    files), the compute inside them and its image-steps (what the jobs recorded), and the rest, start-up;
+    files) and its share of all jobs', the compute inside them and its image-steps (what the jobs recorded),
+    and the rest, start-up;
     for the jobs that run the CNN, the run's wall time over their summed compute, their start-up per map,
     and the most of them that ran at once (from the jobs' logs)."""
     run = paths.Results(results)
@@ -160,11 +161,13 @@ def workflow_times(results):
         if interval:
             intervals.append((name, *interval))
     figures = {"wall_seconds": max(i[2] for i in intervals) - min(i[1] for i in intervals)}
+    all_jobs = sum(sum(rule["job_seconds"]) for rule in rules.values())
     for name, rule in sorted(rules.items()):
         jobs, compute = rule["job_seconds"], rule["compute_seconds"]
         figures[name] = {
             "jobs": len(jobs),
             "job_seconds_sum": sum(jobs),
+            "share_of_job_seconds": sum(jobs) / all_jobs,
             "job_seconds_median": statistics.median(jobs),
             "compute_seconds_sum": sum(compute),
             "startup_seconds_median": statistics.median(j - c for j, c in zip(jobs, compute)),
