@@ -15,6 +15,10 @@ include: "workflow/rules/faithfulness.smk"
 include: "workflow/rules/figures.smk"
 
 
+# Every rule gives its job what the job takes, checked before any job runs.
+check_rules(workflow.rules)
+
+
 # The report opens on what this run did and found, a page the summary writes.
 report: os.path.abspath(rules.summarize.output.report_page)
 

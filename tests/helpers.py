@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,20 @@ def value_and_gradient(forward, total, x):
         out = forward(x)
         value = total(out)
     return out, tape.gradient(value, x).numpy()
+
+
+def copy_of_the_workflow(folder):
+    """The workflow and its package copied to `folder`, to be edited there (its Snakefile puts its src first)."""
+    folder.mkdir()
+    for name in ("workflow", "src", "profiles"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(ROOT / name, folder / name)
+    return folder / "Snakefile"
+
+
+def run_copy(snakefile, workdir, *args, configs=(TINY,)):
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), "--cores", "2",
+               "--resources", "gpu=1", *args, "--configfile", *map(str, configs)]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=600,
+                          env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})  # fmt: skip

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import MAPS, ROOT, TINY, edited_config, plan, snakemake
+from helpers import MAPS, ROOT, TINY, copy_of_the_workflow, edited_config, plan, run_copy, snakemake
 
 from mnist_oip import backend, lineage
 
@@ -84,23 +84,6 @@ def test_results_made_otherwise_are_named_by_what_differs():
         "conv3 random OIPs made with different machine: 'EPYC': 3, 7; 'Xeon': 11",
     ]
     assert lineage.mixed("conv3 random OIPs", [(3, one), (7, dict(one))]) == []
-
-
-def copy_of_the_workflow(folder):
-    """The workflow and its package copied to `folder`, to be edited there (its Snakefile puts its src first)."""
-    folder.mkdir()
-    for name in ("workflow", "src", "profiles"):
-        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(ROOT / name, folder / name)
-    return folder / "Snakefile"
-
-
-def run_copy(snakefile, workdir, *args, configs=(TINY,)):
-    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), "--cores", "2",
-               "--resources", "gpu=1", *args, "--configfile", *map(str, configs)]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=600,
-                          env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})  # fmt: skip
 
 
 def job_counts(done):

@@ -308,6 +308,12 @@ def as_dict(section_settings, leave_out=()):
     reruns); without the keys that are only for the readers named in `leave_out` ("selection", "screen",
     "random", "warm", "gallery", "switch")."""
     leave_out = {leave_out} if isinstance(leave_out, str) else set(leave_out)
+    readers = {f.metadata.get("only_for") for f in dataclasses.fields(section_settings)} - {None}
+    if leave_out - readers:
+        raise ValueError(
+            f"no key of {type(section_settings).__name__} is only for {sorted(leave_out - readers)}; "
+            f"its keys are only for {sorted(readers) or 'no reader'}"
+        )
     return {
         f.name: _plain(getattr(section_settings, f.name))
         for f in sorted(dataclasses.fields(section_settings), key=lambda f: f.name)

@@ -1,4 +1,3 @@
-import inspect
 import os
 import re
 import sys
@@ -9,7 +8,7 @@ from snakemake.utils import min_version
 # as threads, set in profiles/default), so the framework, the model and each compiled ascent load once.
 sys.path.insert(0, f"{workflow.basedir}/src")
 
-from mnist_oip import backend, data, jobs, lineage, paths, settings, storage
+from mnist_oip import backend, binding, data, jobs, lineage, paths, settings, storage
 from mnist_oip.strategies import PRECURSOR, START_KINDS
 from mnist_oip.storage import check_folder
 
@@ -93,20 +92,57 @@ def made_by(job, reads=()):
     return lineage.of_job(job, reads, MODEL_FILES)
 
 
-def run_job(job, input, output, params, wildcards, log, **settings):
-    """Run a library job with the rule's files as its keyword arguments (inputs by name, outputs as
-    out_<name>), `settings`, what made it (`params.made_by`), and the wildcards where it asks for them; its
-    messages go to the rule's log.
-    """
-    arguments = dict(input.items()) | settings | {"made_by": params.made_by}
-    arguments |= {f"out_{name}": path for name, path in output.items()}
-    context = dict(wildcards.items())
-    if "map" in context:
-        context["map_index"] = int(context["map"])
-    asked = inspect.signature(job).parameters
-    arguments |= {name: value for name, value in context.items() if name in asked}
+# The library job each rule runs, with the settings it passes (`job`), by rule name.
+JOBS = {}
+
+
+def job(rule_name, function, **settings):
+    """Declare the library function the rule `rule_name` runs and the settings it passes by name; the rule's
+    files and wildcards come from the rule (`binding.Job`), checked against the function when the workflow
+    is read (`check_rules`)."""
+    JOBS[rule_name] = binding.Job(function, settings)
+
+
+def run_job(rule_name, input, output, params, wildcards, log):
+    """Run the rule's declared job with its files, settings, what made it (`params.made_by`) and the
+    wildcards it asks for; its messages go to the rule's log."""
+    arguments = JOBS[rule_name].arguments(
+        input.items(), output, params.made_by, wildcards.items()
+    )
     with storage.job_log(log[0]):
-        job(**arguments)
+        JOBS[rule_name].function(**arguments)
+
+
+def check_rules(rules):
+    """Stop before any job where a rule that runs a library job gives it a name it does not take, or not one
+    it needs: each problem named, with the rule. Input functions are asked with a sample of each wildcard
+    (every start kind), so that inputs given for one start kind only are checked too."""
+    found = []
+    for declared in rules:
+        if declared.name not in JOBS:
+            continue
+        for sample in wildcard_samples(declared.wildcard_names):
+            inputs = declared.expand_input(sample)[0]
+            found += JOBS[declared.name].problems(
+                declared.name,
+                inputs.keys(),
+                declared.output.keys(),
+                declared.wildcard_names,
+            )
+    if found:
+        raise binding.RuleError(
+            "rules that do not match their jobs:\n  "
+            + "\n  ".join(dict.fromkeys(found))
+        )
+
+
+def wildcard_samples(names):
+    """Wildcards to ask input functions with: the first layer and map, each start kind."""
+    first = {"layer": LAYERS[0], "map": str(SETTINGS.map_indices(LAYERS[0])[0])}
+    starts = START_KINDS if "start" in names else [None]
+    return [
+        {n: first.get(n) for n in names} | ({"start": s} if s else {}) for s in starts
+    ]
 
 
 def precursor_inputs(wildcards):

@@ -1,5 +1,7 @@
 if SETTINGS.trains:
 
+    job("prepare_dataset", jobs.prepare_dataset, dataset=SETTINGS.dataset)
+
     rule prepare_dataset:
         input:
             files=data.source_files(SETTINGS.dataset.source, SETTINGS.dataset.path),
@@ -14,12 +16,4 @@ if SETTINGS.trains:
             made_by=made_by("prepare_dataset", reads=DATA_FILES),
             dataset=SETTINGS.dataset.params(),
         run:
-            run_job(
-                jobs.prepare_dataset,
-                input,
-                output,
-                params,
-                wildcards,
-                log,
-                dataset=SETTINGS.dataset,
-            )
+            run_job(rule, input, output, params, wildcards, log)

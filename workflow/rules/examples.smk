@@ -1,5 +1,7 @@
 if SETTINGS.has_examples:
 
+    job("find_examples", jobs.find_examples, examples=SETTINGS.examples)
+
     rule find_examples:
         input:
             unpack(held_out_input),
@@ -16,12 +18,4 @@ if SETTINGS.has_examples:
             made_by=made_by("find_examples", reads=HELD_OUT),
             examples=params_of("examples"),
         run:
-            run_job(
-                jobs.find_examples,
-                input,
-                output,
-                params,
-                wildcards,
-                log,
-                examples=SETTINGS.examples,
-            )
+            run_job(rule, input, output, params, wildcards, log)

@@ -1,6 +1,13 @@
 # How faithful each OIP is to what its map does on the held-out images; needs a data set.
 if SETTINGS.has_examples:
 
+    job(
+        "measure_oips",
+        jobs.measure_oips,
+        ascent=SETTINGS.ascent,
+        scale=SETTINGS.input_scale,
+    )
+
     rule measure_oips:
         input:
             unpack(held_out_input),
@@ -18,13 +25,4 @@ if SETTINGS.has_examples:
             made_by=made_by("measure_oips", reads=HELD_OUT),
             input_scale=SETTINGS.input_scale.params(),
         run:
-            run_job(
-                jobs.measure_oips,
-                input,
-                output,
-                params,
-                wildcards,
-                log,
-                ascent=SETTINGS.ascent,
-                scale=SETTINGS.input_scale,
-            )
+            run_job(rule, input, output, params, wildcards, log)

@@ -1,3 +1,6 @@
+job("plot_map", jobs.plot_map, figures=SETTINGS.figures)
+
+
 rule plot_map:
     input:
         unpack(examples_input),
@@ -19,15 +22,7 @@ rule plot_map:
         made_by=made_by("plot_map"),
         figures=params_of("figures", leave_out="gallery"),
     run:
-        run_job(
-            jobs.plot_map,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            figures=SETTINGS.figures,
-        )
+        run_job(rule, input, output, params, wildcards, log)
 
 
 # The heat map of class profiles needs a data set to take them from.
@@ -39,6 +34,9 @@ CLASS_PROFILES = {
         subcategory="{layer}",
     )
 }
+
+
+job("summarize_layer", jobs.summarize_layer, figures=SETTINGS.figures)
 
 
 rule summarize_layer:
@@ -71,15 +69,10 @@ rule summarize_layer:
         made_by=made_by("summarize_layer"),
         figures=params_of("figures"),
     run:
-        run_job(
-            jobs.summarize_layer,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            figures=SETTINGS.figures,
-        )
+        run_job(rule, input, output, params, wildcards, log)
+
+
+job("summarize", jobs.summarize, scale=SETTINGS.input_scale)
 
 
 rule summarize:
@@ -102,12 +95,4 @@ rule summarize:
     params:
         made_by=made_by("summarize"),
     run:
-        run_job(
-            jobs.summarize,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            scale=SETTINGS.input_scale,
-        )
+        run_job(rule, input, output, params, wildcards, log)

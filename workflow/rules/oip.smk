@@ -1,3 +1,12 @@
+job(
+    "optimize_oips",
+    jobs.optimize_oips,
+    oip=SETTINGS.oip,
+    ascent=SETTINGS.ascent,
+    scale=SETTINGS.input_scale,
+)
+
+
 rule optimize_oips:
     input:
         unpack(precursor_inputs),
@@ -17,17 +26,17 @@ rule optimize_oips:
         step_size=SETTINGS.ascent.step_size,
         input_scale=SETTINGS.input_scale.params(),
     run:
-        run_job(
-            jobs.optimize_oips,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            oip=SETTINGS.oip,
-            ascent=SETTINGS.ascent,
-            scale=SETTINGS.input_scale,
-        )
+        run_job(rule, input, output, params, wildcards, log)
+
+
+job(
+    "optimize_robust",
+    jobs.optimize_oips,
+    oip=SETTINGS.oip,
+    robust=SETTINGS.robust,
+    ascent=SETTINGS.ascent,
+    scale=SETTINGS.input_scale,
+)
 
 
 rule optimize_robust:
@@ -53,18 +62,10 @@ rule optimize_robust:
         step_size=SETTINGS.ascent.step_size,
         input_scale=SETTINGS.input_scale.params(),
     run:
-        run_job(
-            jobs.optimize_oips,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            oip=SETTINGS.oip,
-            robust=SETTINGS.robust,
-            ascent=SETTINGS.ascent,
-            scale=SETTINGS.input_scale,
-        )
+        run_job(rule, input, output, params, wildcards, log)
+
+
+job("compare_oips", jobs.compare_oips, uniqueness=SETTINGS.uniqueness)
 
 
 rule compare_oips:
@@ -80,12 +81,4 @@ rule compare_oips:
         made_by=made_by("compare_oips"),
         uniqueness=params_of("uniqueness"),
     run:
-        run_job(
-            jobs.compare_oips,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            uniqueness=SETTINGS.uniqueness,
-        )
+        run_job(rule, input, output, params, wildcards, log)

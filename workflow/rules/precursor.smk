@@ -1,5 +1,14 @@
 if SETTINGS.precursor.screens:
 
+    job(
+        "screen_patterns",
+        jobs.screen_patterns,
+        precursor=SETTINGS.precursor,
+        ascent=SETTINGS.ascent,
+        compute=SETTINGS.compute,
+        scale=SETTINGS.input_scale,
+    )
+
     rule screen_patterns:
         input:
             cnn=CNN,
@@ -18,18 +27,16 @@ if SETTINGS.precursor.screens:
             precursor=SETTINGS.precursor.screen_params(),
             input_scale=SETTINGS.input_scale.params(),
         run:
-            run_job(
-                jobs.screen_patterns,
-                input,
-                output,
-                params,
-                wildcards,
-                log,
-                precursor=SETTINGS.precursor,
-                ascent=SETTINGS.ascent,
-                compute=SETTINGS.compute,
-                scale=SETTINGS.input_scale,
-            )
+            run_job(rule, input, output, params, wildcards, log)
+
+
+job(
+    "score_precursor",
+    jobs.score_precursor,
+    precursor=SETTINGS.precursor,
+    ascent=SETTINGS.ascent,
+    scale=SETTINGS.input_scale,
+)
 
 
 rule score_precursor:
@@ -51,17 +58,10 @@ rule score_precursor:
         ascent=params_of("ascent"),
         input_scale=SETTINGS.input_scale.params(),
     run:
-        run_job(
-            jobs.score_precursor,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            precursor=SETTINGS.precursor,
-            ascent=SETTINGS.ascent,
-            scale=SETTINGS.input_scale,
-        )
+        run_job(rule, input, output, params, wildcards, log)
+
+
+job("select_seeds", jobs.select_seeds, precursor=SETTINGS.precursor)
 
 
 rule select_seeds:
@@ -78,12 +78,4 @@ rule select_seeds:
         made_by=made_by("select_seeds"),
         precursor=params_of("precursor", leave_out="screen"),
     run:
-        run_job(
-            jobs.select_seeds,
-            input,
-            output,
-            params,
-            wildcards,
-            log,
-            precursor=SETTINGS.precursor,
-        )
+        run_job(rule, input, output, params, wildcards, log)

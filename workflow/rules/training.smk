@@ -1,5 +1,7 @@
 if SETTINGS.trains:
 
+    job("train_cnn", jobs.train_cnn, model=SETTINGS.model, training=SETTINGS.training)
+
     rule train_cnn:
         input:
             arrays=rules.prepare_dataset.output.arrays,
@@ -19,16 +21,9 @@ if SETTINGS.trains:
             model=params_of("model"),
             training=params_of("training"),
         run:
-            run_job(
-                jobs.train_cnn,
-                input,
-                output,
-                params,
-                wildcards,
-                log,
-                model=SETTINGS.model,
-                training=SETTINGS.training,
-            )
+            run_job(rule, input, output, params, wildcards, log)
+
+    job("plot_training", jobs.plot_training)
 
     rule plot_training:
         input:
@@ -46,4 +41,4 @@ if SETTINGS.trains:
         params:
             made_by=made_by("plot_training"),
         run:
-            run_job(jobs.plot_training, input, output, params, wildcards, log)
+            run_job(rule, input, output, params, wildcards, log)
