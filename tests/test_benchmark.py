@@ -109,15 +109,3 @@ def test_the_naive_reference_scores_a_colour_model_of_another_size_as_the_projec
     assert benchmark.optimization_rate(ascent.LayerAscent(cnn, "second", 0.01), cnn, "second", 2,
                                        settings.load(settings.read_config(TINY)), {"image_steps_per_s": 1.0},
                                        repeats=1)["image_steps_per_s"] > 0  # fmt: skip
-
-
-def test_the_rules_it_counts_as_cnn_jobs_are_those_that_claim_the_gpu():
-    import re
-
-    from helpers import ROOT
-
-    claiming = set()
-    for rules in (ROOT / "workflow/rules").glob("*.smk"):
-        parts = re.split(r"^[ \t]*rule (\w+):$", rules.read_text(), flags=re.MULTILINE)  # text, name, body, ...
-        claiming |= {name for name, body in zip(parts[1::2], parts[2::2]) if "gpu=GPU" in body}
-    assert claiming == set(benchmark.CNN_RULES)

@@ -58,3 +58,11 @@ def test_a_misspelt_reader_of_a_setting_stops_the_workflow_when_it_is_read(tmp_p
     rules.write_text(rules.read_text().replace('leave_out="gallery"', 'leave_out="galery"'))
     done = run_copy(snakefile, tmp_path / "work", "--dry-run")
     assert done.returncode != 0 and "no key of Figures is only for ['galery']" in done.stdout + done.stderr
+
+
+def test_a_rule_that_runs_the_cnn_without_claiming_the_gpu_stops_the_workflow_when_it_is_read(tmp_path):
+    snakefile = copy_of_the_workflow(tmp_path / "copy")
+    rules = tmp_path / "copy/workflow/rules/faithfulness.smk"
+    rules.write_text(rules.read_text().replace("        resources:\n            gpu=GPU,\n", ""))
+    done = run_copy(snakefile, tmp_path / "work", "--dry-run")
+    assert done.returncode != 0 and "rule measure_oips: runs the CNN, claims no gpu" in done.stdout + done.stderr

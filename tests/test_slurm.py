@@ -13,7 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import ROOT, TINY, assert_same_results, command
+
+from mnist_oip import jobs
 
 CONF = Path("/etc/slurm")  # srun inside the jobs reads slurm.conf from here
 MARK = "# single-node test cluster written by mnist-oip's tests"
@@ -127,3 +130,9 @@ def test_tiny_workflow_through_the_slurm_profile_matches_a_local_run(cluster, ti
     assert "gpu=1" in done.stderr  # the profile's GPU request reached the jobs that run the CNN
     assert_same_results(tiny_run, tmp_path)
     assert (tmp_path / "results/summary.csv").read_text() == (tiny_run / "results/summary.csv").read_text()
+
+
+def test_the_profile_packs_the_per_map_rules_and_gives_a_gpu_to_the_rules_that_run_the_cnn():
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    assert {group.split("=")[0] for group in profile["groups"]} == set(jobs.PER_MAP_RULES)
+    assert {name for name, wanted in profile["set-resources"].items() if wanted.get("gpu")} == set(jobs.CNN_RULES)

@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import ascent, model, paths, patterns, precursor, selection, settings, storage
+from . import ascent, jobs, model, paths, patterns, precursor, selection, settings, storage
 from .results import Scoring, Screen, StartResult
 from .strategies import PRECURSOR
 
@@ -128,17 +128,6 @@ def matmul_rate(size=2048, repeats=5):
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-CNN_RULES = (
-    "train_cnn",
-    "find_examples",
-    "screen_patterns",
-    "score_precursor",
-    "optimize_oips",
-    "optimize_robust",
-    "measure_oips",
-)
-
-
 def workflow_times(results):
     """A finished run's wall time against its jobs: per rule the jobs' wall time (Snakemake's benchmark
     files) and its share of all jobs', the compute inside them and its image-steps (what the jobs recorded),
@@ -163,25 +152,25 @@ def workflow_times(results):
     figures = {"wall_seconds": max(i[2] for i in intervals) - min(i[1] for i in intervals)}
     all_jobs = sum(sum(rule["job_seconds"]) for rule in rules.values())
     for name, rule in sorted(rules.items()):
-        jobs, compute = rule["job_seconds"], rule["compute_seconds"]
+        seconds, compute = rule["job_seconds"], rule["compute_seconds"]
         figures[name] = {
-            "jobs": len(jobs),
-            "job_seconds_sum": sum(jobs),
-            "share_of_job_seconds": sum(jobs) / all_jobs,
-            "job_seconds_median": statistics.median(jobs),
+            "jobs": len(seconds),
+            "job_seconds_sum": sum(seconds),
+            "share_of_job_seconds": sum(seconds) / all_jobs,
+            "job_seconds_median": statistics.median(seconds),
             "compute_seconds_sum": sum(compute),
-            "startup_seconds_median": statistics.median(j - c for j, c in zip(jobs, compute)),
+            "startup_seconds_median": statistics.median(j - c for j, c in zip(seconds, compute)),
         }
         if rule["image_steps"]:
             figures[name]["image_steps_per_compute_second"] = rule["image_steps"] / sum(compute)
-    cnn = [rules[name] for name in CNN_RULES if name in rules]
+    cnn = [rules[name] for name in jobs.CNN_RULES if name in rules]
     compute = sum(sum(rule["compute_seconds"]) for rule in cnn)
     maps = len(rules.get("score_precursor", {}).get("job_seconds", [])) or 1
     figures["cnn_compute_seconds_sum"] = compute
     figures["wall_over_cnn_compute"] = figures["wall_seconds"] / compute
     startup = [j - c for rule in cnn for j, c in zip(rule["job_seconds"], rule["compute_seconds"])]
     figures["cnn_startup_seconds_per_map"] = sum(startup) / maps
-    cnn_intervals = sorted((start, end) for name, start, end in intervals if name in CNN_RULES)
+    cnn_intervals = sorted((start, end) for name, start, end in intervals if name in jobs.CNN_RULES)
     figures["cnn_jobs_at_once_max"] = max_overlap(cnn_intervals)
     if {"score_precursor", "optimize_oips"} <= set(figures) and "image_steps_per_compute_second" in figures.get(
         "score_precursor", {}
@@ -200,7 +189,6 @@ def explanation_seconds(results, wall_seconds, examples, sample=8):
     without it for `sample` maps, scaled to all), and the class-profile heat map. Against the run's wall time.
     `examples`: the config's examples section."""
     from . import figures as fig
-    from . import jobs
     from .results import LayerExamples, MapResult
     from .strategies import START_KINDS
 

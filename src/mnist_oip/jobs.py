@@ -10,6 +10,7 @@ import functools
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -520,3 +521,36 @@ def summarize(
     )
     lines = [line for done in summaries for line in (f"{done.layer}: {done.count_line}", done.class_line)]
     storage.save_text(out_report_page, fig.report_page(did, *lines, made, *([warning] if warning else [])))
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What the workflow's rule of a name runs (`job`), and per what: None (once), "layer", "map" or "start"
+    (a job per start kind of a map), which names its wildcards, log and benchmark (`paths.log`)."""
+
+    job: Callable
+    per: str | None = None
+
+    @property
+    def runs_cnn(self):
+        return getattr(self.job, "runs_cnn", False)
+
+
+RULES = {  # every rule of the workflow; the rules and the Slurm profile are checked against it
+    "prepare_dataset": Rule(prepare_dataset),
+    "train_cnn": Rule(train_cnn),
+    "plot_training": Rule(plot_training),
+    "find_examples": Rule(find_examples, "layer"),
+    "screen_patterns": Rule(screen_patterns, "layer"),
+    "score_precursor": Rule(score_precursor, "map"),
+    "select_seeds": Rule(select_seeds, "map"),
+    "optimize_oips": Rule(optimize_oips, "start"),
+    "optimize_robust": Rule(optimize_oips, "start"),
+    "compare_oips": Rule(compare_oips, "map"),
+    "measure_oips": Rule(measure_oips, "map"),
+    "plot_map": Rule(plot_map, "map"),
+    "summarize_layer": Rule(summarize_layer, "layer"),
+    "summarize": Rule(summarize),
+}
+CNN_RULES = tuple(name for name, rule in RULES.items() if rule.runs_cnn)  # they claim the `gpu` resource
+PER_MAP_RULES = tuple(name for name, rule in RULES.items() if rule.per in ("map", "start"))

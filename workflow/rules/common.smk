@@ -96,11 +96,21 @@ def made_by(job, reads=()):
 JOBS = {}
 
 
-def job(rule_name, function, **settings):
-    """Declare the library function the rule `rule_name` runs and the settings it passes by name; the rule's
-    files and wildcards come from the rule (`binding.Job`), checked against the function when the workflow
-    is read (`check_rules`)."""
-    JOBS[rule_name] = binding.Job(function, settings)
+def job(rule_name, **settings):
+    """Declare the settings the rule `rule_name` passes by name to its job (`jobs.RULES`); the rule's files
+    and wildcards come from the rule (`binding.Job`), checked against the job when the workflow is read
+    (`check_rules`)."""
+    JOBS[rule_name] = binding.Job(jobs.RULES[rule_name].job, settings)
+
+
+def log_of(rule_name):
+    """The log of a job of the rule, one per what the rule runs per (`jobs.RULES`)."""
+    return paths.log(rule_name, jobs.RULES[rule_name].per)
+
+
+def benchmark_of(rule_name):
+    """Snakemake's benchmark file of a job of the rule (see `log_of`)."""
+    return paths.benchmark(rule_name, jobs.RULES[rule_name].per)
 
 
 def run_job(rule_name, input, output, params, wildcards, log):
@@ -114,13 +124,35 @@ def run_job(rule_name, input, output, params, wildcards, log):
 
 
 def check_rules(rules):
-    """Stop before any job where a rule that runs a library job gives it a name it does not take, or not one
-    it needs: each problem named, with the rule. Input functions are asked with a sample of each wildcard
-    (every start kind), so that inputs given for one start kind only are checked too."""
+    """Stop before any job where a rule does not match its job (`jobs.RULES`): a name it gives that the job
+    does not take or one the job needs that it does not give, wildcards other than those of what it runs per,
+    a `gpu` claim where the job does not run the CNN or none where it does; each problem named, with the
+    rule. Input functions are asked with a sample of each wildcard (every start kind), so that inputs given
+    for one start kind only are checked too."""
     found = []
     for declared in rules:
         if declared.name not in JOBS:
             continue
+        rule_facts = jobs.RULES[declared.name]
+        per = (
+            paths.WILDCARDS[: paths.WILDCARDS.index(rule_facts.per) + 1]
+            if rule_facts.per
+            else ()
+        )
+        if set(declared.wildcard_names) != set(per):
+            found.append(
+                f"rule {declared.name}: has wildcards {sorted(declared.wildcard_names)}, runs per "
+                f"{rule_facts.per} {list(per)}"
+            )
+        if ("gpu" in declared.resources) != rule_facts.runs_cnn:
+            found.append(
+                f"rule {declared.name}: "
+                + (
+                    "runs the CNN, claims no gpu"
+                    if rule_facts.runs_cnn
+                    else "claims gpu, runs no CNN"
+                )
+            )
         for sample in wildcard_samples(declared.wildcard_names):
             inputs = declared.expand_input(sample)[0]
             found += JOBS[declared.name].problems(

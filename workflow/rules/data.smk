@@ -1,6 +1,6 @@
 if SETTINGS.trains:
 
-    job("prepare_dataset", jobs.prepare_dataset, dataset=SETTINGS.dataset)
+    job("prepare_dataset", dataset=SETTINGS.dataset)
 
     rule prepare_dataset:
         input:
@@ -9,9 +9,9 @@ if SETTINGS.trains:
             arrays=paths.in_results(paths.ARRAYS),
             info=paths.in_results(paths.PROVENANCE),
         log:
-            paths.log("prepare_dataset"),
+            log_of("prepare_dataset"),
         benchmark:
-            paths.benchmark("prepare_dataset")
+            benchmark_of("prepare_dataset")
         params:
             made_by=made_by("prepare_dataset", reads=DATA_FILES),
             dataset=SETTINGS.dataset.params(),

@@ -1,6 +1,6 @@
 if SETTINGS.has_examples:
 
-    job("find_examples", jobs.find_examples, examples=SETTINGS.examples)
+    job("find_examples", examples=SETTINGS.examples)
 
     rule find_examples:
         input:
@@ -9,9 +9,9 @@ if SETTINGS.has_examples:
         output:
             examples=paths.in_results(paths.EXAMPLES),
         log:
-            paths.log("find_examples", "layer"),
+            log_of("find_examples"),
         benchmark:
-            paths.benchmark("find_examples", "layer")
+            benchmark_of("find_examples")
         resources:
             gpu=GPU,
         params:

@@ -3,7 +3,6 @@ if SETTINGS.has_examples:
 
     job(
         "measure_oips",
-        jobs.measure_oips,
         ascent=SETTINGS.ascent,
         scale=SETTINGS.input_scale,
     )
@@ -16,9 +15,9 @@ if SETTINGS.has_examples:
         output:
             faithfulness=paths.in_results(paths.FAITHFULNESS),
         log:
-            paths.log("measure_oips", "map"),
+            log_of("measure_oips"),
         benchmark:
-            paths.benchmark("measure_oips", "map")
+            benchmark_of("measure_oips")
         resources:
             gpu=GPU,
         params:

@@ -1,4 +1,4 @@
-job("plot_map", jobs.plot_map, figures=SETTINGS.figures)
+job("plot_map", figures=SETTINGS.figures)
 
 
 rule plot_map:
@@ -15,9 +15,9 @@ rule plot_map:
             labels={"layer": "{layer}", "map": "{map}"},
         ),
     log:
-        paths.log("plot_map", "map"),
+        log_of("plot_map"),
     benchmark:
-        paths.benchmark("plot_map", "map")
+        benchmark_of("plot_map")
     params:
         made_by=made_by("plot_map"),
         figures=params_of("figures", leave_out="gallery"),
@@ -36,7 +36,7 @@ CLASS_PROFILES = {
 }
 
 
-job("summarize_layer", jobs.summarize_layer, figures=SETTINGS.figures)
+job("summarize_layer", figures=SETTINGS.figures)
 
 
 rule summarize_layer:
@@ -62,9 +62,9 @@ rule summarize_layer:
         ),
         summary=paths.in_results(paths.LAYER_SUMMARY),
     log:
-        paths.log("summarize_layer", "layer"),
+        log_of("summarize_layer"),
     benchmark:
-        paths.benchmark("summarize_layer", "layer")
+        benchmark_of("summarize_layer")
     params:
         made_by=made_by("summarize_layer"),
         figures=params_of("figures"),
@@ -72,7 +72,7 @@ rule summarize_layer:
         run_job(rule, input, output, params, wildcards, log)
 
 
-job("summarize", jobs.summarize, scale=SETTINGS.input_scale)
+job("summarize", scale=SETTINGS.input_scale)
 
 
 rule summarize:
@@ -89,9 +89,9 @@ rule summarize:
         ),
         report_page=paths.in_results(paths.REPORT_PAGE),
     log:
-        paths.log("summarize"),
+        log_of("summarize"),
     benchmark:
-        paths.benchmark("summarize")
+        benchmark_of("summarize")
     params:
         made_by=made_by("summarize"),
     run:

@@ -1,6 +1,5 @@
 job(
     "optimize_oips",
-    jobs.optimize_oips,
     oip=SETTINGS.oip,
     ascent=SETTINGS.ascent,
     scale=SETTINGS.input_scale,
@@ -15,9 +14,9 @@ rule optimize_oips:
         result=paths.in_results(paths.OPTIMIZE_FILES["optimize_oips"][0]),
         summary=paths.in_results(paths.OPTIMIZE_FILES["optimize_oips"][1]),
     log:
-        paths.log("optimize_oips", "start"),
+        log_of("optimize_oips"),
     benchmark:
-        paths.benchmark("optimize_oips", "start")
+        benchmark_of("optimize_oips")
     resources:
         gpu=GPU,
     params:
@@ -31,7 +30,6 @@ rule optimize_oips:
 
 job(
     "optimize_robust",
-    jobs.optimize_oips,
     oip=SETTINGS.oip,
     robust=SETTINGS.robust,
     ascent=SETTINGS.ascent,
@@ -48,9 +46,9 @@ rule optimize_robust:
         result=paths.in_results(paths.OPTIMIZE_FILES["optimize_robust"][0]),
         summary=paths.in_results(paths.OPTIMIZE_FILES["optimize_robust"][1]),
     log:
-        paths.log("optimize_robust", "start"),
+        log_of("optimize_robust"),
     benchmark:
-        paths.benchmark("optimize_robust", "start")
+        benchmark_of("optimize_robust")
     resources:
         gpu=GPU,
     params:
@@ -65,7 +63,7 @@ rule optimize_robust:
         run_job(rule, input, output, params, wildcards, log)
 
 
-job("compare_oips", jobs.compare_oips, uniqueness=SETTINGS.uniqueness)
+job("compare_oips", uniqueness=SETTINGS.uniqueness)
 
 
 rule compare_oips:
@@ -74,9 +72,9 @@ rule compare_oips:
     output:
         uniqueness=paths.in_results(paths.UNIQUENESS),
     log:
-        paths.log("compare_oips", "map"),
+        log_of("compare_oips"),
     benchmark:
-        paths.benchmark("compare_oips", "map")
+        benchmark_of("compare_oips")
     params:
         made_by=made_by("compare_oips"),
         uniqueness=params_of("uniqueness"),

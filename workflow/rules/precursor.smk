@@ -2,7 +2,6 @@ if SETTINGS.precursor.screens:
 
     job(
         "screen_patterns",
-        jobs.screen_patterns,
         precursor=SETTINGS.precursor,
         ascent=SETTINGS.ascent,
         compute=SETTINGS.compute,
@@ -15,9 +14,9 @@ if SETTINGS.precursor.screens:
         output:
             screen=paths.in_results(paths.SCREEN),
         log:
-            paths.log("screen_patterns", "layer"),
+            log_of("screen_patterns"),
         benchmark:
-            paths.benchmark("screen_patterns", "layer")
+            benchmark_of("screen_patterns")
         # Alone on the machine: beside other CNN jobs in the process its large batches ran 9 times slower.
         threads: workflow.cores
         resources:
@@ -32,7 +31,6 @@ if SETTINGS.precursor.screens:
 
 job(
     "score_precursor",
-    jobs.score_precursor,
     precursor=SETTINGS.precursor,
     ascent=SETTINGS.ascent,
     scale=SETTINGS.input_scale,
@@ -47,9 +45,9 @@ rule score_precursor:
         scores=paths.in_results(paths.SCORES),
         scoring=paths.in_results(paths.SCORING),
     log:
-        paths.log("score_precursor", "map"),
+        log_of("score_precursor"),
     benchmark:
-        paths.benchmark("score_precursor", "map")
+        benchmark_of("score_precursor")
     resources:
         gpu=GPU,
     params:
@@ -61,7 +59,7 @@ rule score_precursor:
         run_job(rule, input, output, params, wildcards, log)
 
 
-job("select_seeds", jobs.select_seeds, precursor=SETTINGS.precursor)
+job("select_seeds", precursor=SETTINGS.precursor)
 
 
 rule select_seeds:
@@ -71,9 +69,9 @@ rule select_seeds:
     output:
         seeds=paths.in_results(paths.SEEDS),
     log:
-        paths.log("select_seeds", "map"),
+        log_of("select_seeds"),
     benchmark:
-        paths.benchmark("select_seeds", "map")
+        benchmark_of("select_seeds")
     params:
         made_by=made_by("select_seeds"),
         precursor=params_of("precursor", leave_out="screen"),

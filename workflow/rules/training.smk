@@ -1,6 +1,6 @@
 if SETTINGS.trains:
 
-    job("train_cnn", jobs.train_cnn, model=SETTINGS.model, training=SETTINGS.training)
+    job("train_cnn", model=SETTINGS.model, training=SETTINGS.training)
 
     rule train_cnn:
         input:
@@ -10,9 +10,9 @@ if SETTINGS.trains:
             cnn=paths.in_results(paths.CNN),
             history=paths.in_results(paths.HISTORY),
         log:
-            paths.log("train_cnn"),
+            log_of("train_cnn"),
         benchmark:
-            paths.benchmark("train_cnn")
+            benchmark_of("train_cnn")
         threads: workflow.cores
         resources:
             gpu=GPU,
@@ -23,7 +23,7 @@ if SETTINGS.trains:
         run:
             run_job(rule, input, output, params, wildcards, log)
 
-    job("plot_training", jobs.plot_training)
+    job("plot_training")
 
     rule plot_training:
         input:
@@ -35,9 +35,9 @@ if SETTINGS.trains:
                 category="Training",
             ),
         log:
-            paths.log("plot_training"),
+            log_of("plot_training"),
         benchmark:
-            paths.benchmark("plot_training")
+            benchmark_of("plot_training")
         params:
             made_by=made_by("plot_training"),
         run:
