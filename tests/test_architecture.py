@@ -5,11 +5,11 @@ import zipfile
 import keras
 import pytest
 
-from mnist_oip import architecture, model
+from mnist_oip import architecture, blog_cnn
 
 
 def test_the_blog_cnn_file_says_what_the_config_describes(tmp_path):
-    model.build_cnn((4, 5, 6), 8).save(tmp_path / "cnn.keras")
+    blog_cnn.build_cnn((4, 5, 6), 8).save(tmp_path / "cnn.keras")
     read = architecture.read_keras_file(tmp_path / "cnn.keras")
     described = architecture.blog_cnn((4, 5, 6))
     assert (read.input_shape, read.map_layers) == (described.input_shape, described.map_layers)

@@ -6,13 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_oip import ascent, model, patterns
+from mnist_oip import ascent, blog_cnn, model, patterns
 
 
 @pytest.fixture(scope="module")
 def cnn():
     keras.utils.set_random_seed(3)
-    return model.build_cnn()
+    return blog_cnn.build_cnn()
 
 
 def full_activation(cnn, layer, index, images):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import needs_tensorflow
 
-from mnist_oip import ascent, backend, model, patterns
+from mnist_oip import ascent, backend, blog_cnn, patterns
 
 
 @pytest.mark.parametrize("name", ["torch", "openvino", "tensorflw"])
@@ -53,7 +53,7 @@ ROBUST = {"jitter": 2, "scale": 0.1, "rotate": 10, "total_variation": 0.5, "l2":
 @needs_tensorflow
 def test_tensorflow_model_ascends_the_same_on_jax(tmp_path):
     keras.utils.set_random_seed(4)
-    cnn = model.build_cnn()
+    cnn = blog_cnn.build_cnn()
     cnn.save(tmp_path / "cnn.keras")
     images = keras.ops.convert_to_numpy(patterns.random_starts(4, [28, 7], seed=3))
     np.save(tmp_path / "images.npy", images)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from helpers import MAPS, TINY
 
-from mnist_oip import ascent, benchmark, model, selection, settings, storage
+from mnist_oip import ascent, benchmark, blog_cnn, model, selection, settings, storage
 
 
 def test_flop_count_follows_the_cropped_shapes():
-    cnn = model.build_cnn()
+    cnn = blog_cnn.build_cnn()
     # By hand: conv3's 3x3 outputs see 26x26 input pixels, so conv1 outputs 24x24x32 from 1 channel and
     # conv2 10x10x64 from 32; the map is one 3x3 filter over 64 channels; 2 FLOPs per multiply-add.
     body = 2 * (24 * 24 * 32 * 9 * 1 + 10 * 10 * 64 * 9 * 32)

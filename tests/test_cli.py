@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from helpers import TINY, edited_config
 
-from mnist_oip import backend, model, storage
+from mnist_oip import backend, blog_cnn, data, storage
 from mnist_oip.results import Scoring, Seeds, StartResult, StrategyResult
 
 
@@ -25,14 +25,18 @@ def test_help_explains_each_option():
 
 def test_one_map_through_score_select_optimize(tmp_path):
     keras.utils.set_random_seed(2)
-    model.build_cnn().save(tmp_path / "cnn.keras")
+    blog_cnn.build_cnn().save(tmp_path / "cnn.keras")
     scores, seeds, oips = tmp_path / "scores.npy", tmp_path / "seeds.npz", tmp_path / "oips"
     robust = tmp_path / "robust.yaml"  # the tiny config with the robust strategies on
     robust.write_text(TINY.read_text() + "\nrobust: {enabled: true}\n")
+    *_, x_test, y_test = data.load_embedded(0.2, 42)
+    held_out = tmp_path / "held_out.npz"
+    np.savez(held_out, x=data.standardize(x_test[:50], 0.13, 0.31), y=y_test[:50])
+    optimize = ("optimize", "--model", tmp_path / "cnn.keras", "--map", 3, "--seeds", seeds, "--out", oips)
     for args in (
         ("score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", scores),
         ("select", "--scores", scores, "--out", seeds),
-        ("optimize", "--model", tmp_path / "cnn.keras", "--map", 3, "--seeds", seeds, "--out", oips),
+        (*optimize, "--held-out", held_out),
     ):
         done = cli("--config", robust, *args)
         assert done.returncode == 0, done.stderr[-2000:]
@@ -44,6 +48,11 @@ def test_one_map_through_score_select_optimize(tmp_path):
     robust_seeds = StartResult.load(oips / "precursor_robust.npz").strategies["precursor_robust"]
     assert robust_seeds.image_steps == 16 * 3 + 4 * (20 + 10)  # the warm start first, then the map
     np.testing.assert_array_equal(robust_seeds.starts, precursor.strategies["precursor"].starts)
+    low, high = data.standardize(x_test[:50], 0.13, 0.31).min(), data.standardize(x_test[:50], 0.13, 0.31).max()
+    assert low - 1e-5 <= robust_seeds.oips.min() and robust_seeds.oips.max() <= high + 1e-5, "within the held-out range"
+    refused = cli("--config", robust, *optimize[:-1], tmp_path / "again")
+    assert refused.returncode != 0 and "give optimize --held-out FILE.npz" in refused.stderr
+    assert not (tmp_path / "again").exists(), "refused before any work"
 
 
 def test_bad_config_is_named_without_a_traceback(tmp_path):
@@ -79,7 +88,7 @@ def test_select_refuses_scores_that_do_not_match_the_settings(tmp_path):
 
 def test_optimize_refuses_seeds_of_other_patterns_before_any_work(tmp_path):
     keras.utils.set_random_seed(2)
-    model.build_cnn().save(tmp_path / "cnn.keras")
+    blog_cnn.build_cnn().save(tmp_path / "cnn.keras")
     Scoring("exhaustive", 16, 48, 1.0, "activation", 2, [0.2, 0.8], 3).save(tmp_path / "scoring.json")
     Seeds(np.arange(4), np.ones(4), np.full((4, 3, 3), 0.5)).save(tmp_path / "seeds.npz")  # a 3x3 grid, level 0.5
     done = cli("--config", TINY, "optimize", "--model", tmp_path / "cnn.keras", "--map", 3, "--seeds",
@@ -227,7 +236,7 @@ def test_a_config_with_several_layers_needs_layer(tmp_path):
 
 def test_outputs_that_would_overwrite_an_input_or_have_the_wrong_suffix_are_refused_first(tmp_path):
     keras.utils.set_random_seed(2)
-    model.build_cnn().save(tmp_path / "cnn.keras")
+    blog_cnn.build_cnn().save(tmp_path / "cnn.keras")
     before = (tmp_path / "cnn.keras").read_bytes()
     for args, said in (
         (("score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", tmp_path / "cnn.keras"), "must end in .npy"),
@@ -243,7 +252,7 @@ def test_outputs_that_would_overwrite_an_input_or_have_the_wrong_suffix_are_refu
 
 def test_one_map_through_score_with_the_layers_screen(tmp_path):
     keras.utils.set_random_seed(2)
-    model.build_cnn().save(tmp_path / "cnn.keras")
+    blog_cnn.build_cnn().save(tmp_path / "cnn.keras")
     screening = edited_config(
         tmp_path, {"precursor": {"strategy": "halving", "halving_steps": [0], "halving_keep": 0.5}}
     )

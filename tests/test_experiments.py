@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from mnist_oip import ascent, experiments, figures, model, patterns, settings, storage
+from mnist_oip import ascent, blog_cnn, experiments, figures, patterns, settings, storage
 from mnist_oip.results import Scoring, StartResult, StrategyResult
 
 
@@ -69,7 +69,7 @@ def test_compare_searches_without_common_maps_says_so(tmp_path):
 
 def test_score_prediction_climbs_a_sample_across_the_score_range_and_the_best_scored():
     keras.utils.set_random_seed(5)
-    climb = ascent.LayerAscent(model.build_cnn(), "conv3", 0.05).map(4)
+    climb = ascent.LayerAscent(blog_cnn.build_cnn(), "conv3", 0.05).map(4)
     config = settings.load(settings.read_config())
     precursor = dataclasses.replace(config.precursor, grid=2, levels=(0.2, 0.5, 0.8), steps=3, keep=4)
     every = patterns.upscale(patterns.coarse_patterns(np.arange(81), 2, precursor.levels))
@@ -91,7 +91,7 @@ def test_score_prediction_climbs_a_sample_across_the_score_range_and_the_best_sc
 
 
 def test_score_prediction_refuses_a_map_no_pattern_activates():
-    climb = ascent.LayerAscent(model.build_cnn(), "conv3", 0.05).map(4)
+    climb = ascent.LayerAscent(blog_cnn.build_cnn(), "conv3", 0.05).map(4)
     config = settings.load(settings.read_config())
     with pytest.raises(ValueError, match="no pattern activates this map"):
         experiments.score_prediction(climb, config.precursor, np.zeros(81, np.float32))

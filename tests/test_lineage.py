@@ -228,7 +228,7 @@ def test_a_name_is_defined_by_every_assignment_to_it_and_an_attribute_set_belong
 
 
 def test_a_model_saved_twice_is_the_same_cnn_and_other_weights_are_not(tmp_path):
-    save = "import sys, keras; from mnist_oip import model; keras.utils.set_random_seed(int(sys.argv[2])); model.build_cnn().save(sys.argv[1])"
+    save = "import sys, keras; from mnist_oip import blog_cnn; keras.utils.set_random_seed(int(sys.argv[2])); blog_cnn.build_cnn().save(sys.argv[1])"
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):  # each saved in a process of its own: other object ids
         done = subprocess.run([sys.executable, "-c", save, str(tmp_path / f"{name}.keras"), str(seed)],
                               capture_output=True, text=True, check=False, timeout=300)  # fmt: skip

@@ -1,17 +1,17 @@
-"""The CNN, one map cut out of it, training that diverges, and model files that do not fit."""
+"""A model's maps cut out of it as the network passes them on, and model files that do not fit."""
 
 import keras
 import numpy as np
 import pytest
 from helpers import value_and_gradient
 
-from mnist_oip import ascent, model, patterns
+from mnist_oip import ascent, blog_cnn, model, patterns
 
 
 @pytest.fixture(scope="module")
 def cnn():
     keras.utils.set_random_seed(3)
-    return model.build_cnn()
+    return blog_cnn.build_cnn()
 
 
 def whole_layer(cnn, layer, images):
@@ -53,7 +53,7 @@ def test_the_body_crops_what_floor_pooling_drops(cnn):
 def test_bodies_built_one_after_another_stay_chains():
     # each body calls the model's layers again; the next body, of another layer or precision, must still
     # see the model's own chain (not fall back to the whole graph, nor refuse bfloat16)
-    cnn = model.build_cnn()
+    cnn = blog_cnn.build_cnn()
     for layer, precision in [("conv2", "float32"), ("conv3", "float32"), ("conv3", "bfloat16")]:
         body = model.layer_body(cnn, layer, precision)
         first = body.layers[1]
@@ -111,37 +111,17 @@ def test_class_probabilities_from_softmax_or_logits():
     probabilities = model.class_probabilities(logits, x)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_array_equal(probabilities.argmax(axis=1), keras.ops.convert_to_numpy(logits(x)).argmax(axis=1))
-    softmax = model.build_cnn((4, 4, 4), 8)
+    softmax = blog_cnn.build_cnn((4, 4, 4), 8)
     np.testing.assert_allclose(model.class_probabilities(softmax, np.zeros((2, 28, 28, 1), "float32"), batch_size=1),
                                keras.ops.convert_to_numpy(softmax(np.zeros((2, 28, 28, 1), "float32"))), rtol=1e-6)  # fmt: skip
 
 
 def test_map_activations_are_each_maps_mean_over_the_image():
-    cnn = model.build_cnn((4, 5, 6), 8)
+    cnn = blog_cnn.build_cnn((4, 5, 6), 8)
     x = np.random.default_rng(1).normal(size=(7, 28, 28, 1)).astype("float32")
     full = keras.Model(cnn.input, cnn.get_layer("conv2").output)
     expected = keras.ops.convert_to_numpy(full(x)).mean(axis=(1, 2))
     np.testing.assert_allclose(model.map_activations(cnn, "conv2", batch_size=3)(x), expected, rtol=1e-5, atol=1e-6)
-
-
-def test_training_that_diverges_stops_with_epoch_and_loss():
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(64, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 64)
-    cnn = model.build_cnn((4, 4, 4), 8)
-    with pytest.raises(model.TrainingError, match=r"training diverged: loss (nan|inf) after epoch 1"):
-        model.train(cnn, x, y, x, y, epochs=3, batch_size=16, learning_rate=1e6, momentum=0.9, lr_decay=1.0)
-
-
-def test_training_learns(tmp_path):
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 10, 256)
-    x = np.zeros((256, 28, 28, 1), "float32")
-    x[np.arange(256), 2 * y + 3, 5, 0] = 4.0  # each class lights its own pixel
-    keras.utils.set_random_seed(0)
-    cnn = model.build_cnn((4, 8, 8), 16, 0)
-    history, accuracy = model.train(cnn, x, y, x, y, epochs=8, batch_size=32, learning_rate=0.02, momentum=0.9,
-                                    lr_decay=1.0)  # fmt: skip
-    assert history["loss"][-1] < history["loss"][0] and accuracy > 0.5
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -178,7 +158,7 @@ def test_only_a_plain_stride_1_valid_conv_becomes_an_image_conv():
     for other in (keras.layers.Conv2D(4, 3, strides=2), keras.layers.Conv2D(4, 3, padding="same"),
                   keras.layers.Conv2D(4, 3, dilation_rate=2), keras.layers.DepthwiseConv2D(3)):  # fmt: skip
         assert not model.ImageConv.fits(other)
-    body = model.layer_body(model.build_cnn(), "conv3")
+    body = model.layer_body(blog_cnn.build_cnn(), "conv3")
     first = body.layers[1]
     assert isinstance(first, model.ImageConv) and first.reads == (26, 26)  # conv3 sees the top-left 26x26 pixels
 

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_oip import ascent, model, patterns, precursor, selection, settings
+from mnist_oip import ascent, blog_cnn, patterns, precursor, selection, settings
 
 SETTINGS = settings.Precursor(grid=2, levels=(0.2, 0.5, 0.8), steps=6, keep=4, strategy="exhaustive",
                               halving_steps=(1, 2), halving_keep=0.25, precision="float32",
@@ -17,7 +17,7 @@ SETTINGS = settings.Precursor(grid=2, levels=(0.2, 0.5, 0.8), steps=6, keep=4, s
 @pytest.fixture(scope="module")
 def layer():
     keras.utils.set_random_seed(11)
-    return ascent.LayerAscent(model.build_cnn(), "conv3", 0.05)
+    return ascent.LayerAscent(blog_cnn.build_cnn(), "conv3", 0.05)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_the_screen_passes_on_each_maps_best_patterns_at_the_forward_pass(layer,
 
 def test_a_map_that_no_pattern_activates_is_screened_and_climbed_by_its_pre_activation(tmp_path):
     keras.utils.set_random_seed(11)
-    cnn = model.build_cnn()
+    cnn = blog_cnn.build_cnn()
     target = cnn.get_layer("conv3")
     bias = keras.ops.convert_to_numpy(target.bias).copy()
     bias[5] = -1000.0  # no input of the standardized kind reaches above this

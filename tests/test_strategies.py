@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_oip import ascent, model, patterns, settings, strategies
+from mnist_oip import ascent, blog_cnn, patterns, settings, strategies
 
 
 def oip_settings(warm_start="pre_relu"):
@@ -36,7 +36,7 @@ def test_a_job_climbs_its_start_kinds_strategies(start, warm_start, robust, name
 
 def test_climbing_together_is_climbing_each_phase_in_turn():
     keras.utils.set_random_seed(2)
-    layer = ascent.LayerAscent(model.build_cnn(), "conv3", 0.05)
+    layer = ascent.LayerAscent(blog_cnn.build_cnn(), "conv3", 0.05)
     images = keras.ops.convert_to_numpy(patterns.random_starts(3, [14, 7], seed=1))
     chosen = strategies.of_job("random", oip_settings())
     climbed = strategies.climb(chosen, images, lambda pre, style: layer.map(4, pre))

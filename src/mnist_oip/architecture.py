@@ -12,7 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
-CONV_LAYERS = ("conv1", "conv2", "conv3")  # the conv layers of the blog's CNN (`model.build_cnn`)
+CONV_LAYERS = ("conv1", "conv2", "conv3")  # the conv layers of the blog's CNN (`blog_cnn.build_cnn`)
 BLOG_INPUT = (28, 28, 1)
 CONV_CLASSES = ("Conv2D",)
 # Per class of the other layers whose maps can be explained: how their output's channels follow from the layer.

@@ -76,6 +76,8 @@ def parser():
     optimize.add_argument("--model", required=True, help="a trained .keras model")
     optimize.add_argument("--map", type=whole(0), required=True, help="map index in the layer")
     optimize.add_argument("--seeds", required=True, help="a seeds file from `select`; scoring.json beside it")
+    optimize.add_argument("--held-out", help="held-out images (.npz: x as the model takes them, y labels), whose "
+                          "range bounds the robust strategies' images (robust.parameterization: bounded)")  # fmt: skip
     optimize.add_argument(
         "--out",
         required=True,
@@ -168,7 +170,15 @@ def run(args):
                           made_by=lineage.of_job("select_seeds", [args.scores, scoring]))  # fmt: skip
     else:
         scoring = Path(args.seeds).with_name(RECORD)
-        for given in (args.model, args.seeds, scoring):
+        bounded = config.robust.enabled and config.robust.bounded
+        if bounded and args.held_out is None:
+            raise settings.ConfigError(
+                "robust.parameterization: bounded keeps the robust strategies' images within the held-out images' "
+                "range: give optimize --held-out FILE.npz (x: images as the model takes them, y: labels), or set "
+                "robust.parameterization: pixels"
+            )
+        held_out = [args.held_out] if bounded else []
+        for given in (args.model, args.seeds, scoring, *held_out):
             if not Path(given).is_file():
                 raise storage.StorageError(f"{given}: no such file (optimize needs the model, the seeds and {RECORD} "
                                            "beside them, as `score` and `select` write them)")  # fmt: skip
@@ -178,14 +188,16 @@ def run(args):
         results = [Path(args.out, paths.file_name(t, start=s)) for s in START_KINDS for k in kinds for t in k[:2]]
         if Path(args.out).is_file():
             raise storage.StorageError(f"--out {args.out}: a file; optimize writes a folder of results")
-        check_outputs({}, [args.model, args.seeds, scoring], *results)
+        check_outputs({}, [args.model, args.seeds, scoring, *held_out], *results)
         jobs.check_scoring(scoring, config.precursor)  # before any work
         jobs.checked_seeds(args.seeds, scoring)
+        if bounded:
+            jobs.data_range(jobs.loaded_model(args.model), config.input_scale, held_out=args.held_out)
         for start in START_KINDS:
             for result, summary, robust in kinds:
                 jobs.optimize_oips(
                     made_by=lineage.of_job(
-                        "optimize_oips", [args.model, args.seeds, scoring], config.model.custom_objects or ()
+                        "optimize_oips", [args.model, args.seeds, scoring, *held_out], config.model.custom_objects or ()
                     ),
                     cnn=args.model,
                     layer=layer,
@@ -197,6 +209,7 @@ def run(args):
                     scale=config.input_scale,
                     seeds=args.seeds,
                     scoring=scoring,
+                    held_out=args.held_out if robust else None,
                     out_result=Path(args.out, paths.file_name(result, start=start)),
                     out_summary=Path(args.out, paths.file_name(summary, start=start)),
                 )
@@ -260,10 +273,10 @@ def time_devices(args, config, layer):
     with tempfile.TemporaryDirectory() as folder:
         cnn = args.model
         if cnn is None:
-            from . import model
+            from . import blog_cnn
 
             cnn = Path(folder, "cnn.keras")
-            model.build_cnn(config.model.filters, config.model.dense_units, config.model.l2).save(cnn)
+            blog_cnn.build_cnn(config.model.filters, config.model.dense_units, config.model.l2).save(cnn)
         settings_of = {"cnn": cnn, "layer": layer, "precursor": config.precursor, "ascent": config.ascent,
                        "scale": config.input_scale}  # fmt: skip
         screen = Path(folder, paths.file_name(paths.SCREEN)) if config.precursor.screens else None

@@ -67,19 +67,19 @@ def prepare_dataset(*, dataset, out_arrays, out_info, files=(), made_by=None):
 
 @cnn_job
 def train_cnn(*, arrays, info, model, training, out_cnn, out_history, made_by=None):
-    from . import model as cnn_model
+    from . import blog_cnn
 
     stats = Provenance.load(info)
     split = storage.load_npz(arrays, required=data.SPLIT)
     if len(split["y_train"]) < training.batch_size:
-        raise cnn_model.TrainingError(
+        raise blog_cnn.TrainingError(
             f"training.batch_size: {training.batch_size} is more than the {len(split['y_train'])} training images"
         )
     x_train, x_test = (data.standardize(split[k], stats.mean, stats.std) for k in ("x_train", "x_test"))
-    cnn_model.seed_everything(training.seed)
-    cnn = cnn_model.build_cnn(model.filters, model.dense_units, model.l2)
+    blog_cnn.seed_everything(training.seed)
+    cnn = blog_cnn.build_cnn(model.filters, model.dense_units, model.l2)
     cnn.summary(print_fn=log)
-    history, accuracy = cnn_model.train(
+    history, accuracy = blog_cnn.train(
         cnn,
         x_train,
         split["y_train"],
