@@ -5,17 +5,24 @@ import sys
 
 from helpers import MAPS
 
-from mnist_oip import paths
+from mnist_oip import jobs, paths
 
 
-def test_templates_fill_in_per_layer_map_and_start():
-    run = paths.Results("somewhere")
-    assert run(paths.SCORES, layer="conv3", map=5) == paths.Results("somewhere").folder / "maps/conv3/5/scores.npy"
-    assert run(paths.START_RESULT, layer="c", map=0, start="random").as_posix() == "somewhere/maps/c/0/random.npz"
-    assert paths.in_results(paths.SCREEN) == "results/maps/{layer}/screen.npz"
-    assert paths.log("train_cnn") == "results/logs/train_cnn.log"
-    assert paths.log("optimize_oips", "start") == "results/logs/optimize_oips/{layer}/{map}/{start}.log"
-    assert paths.benchmark("find_examples", "layer") == "results/benchmarks/find_examples/{layer}.tsv"
+def test_every_rules_log_is_found_again_with_its_wildcards(tmp_path):
+    """A log written where `paths.log` puts it, for every rule, is read back by `Results.jobs` as that rule's,
+    with the wildcards of what the rule runs per: the benchmark reads jobs this way."""
+    sample = {"layer": "conv3", "map": "7", "start": "random"}
+    written = {}
+    for name, rule in jobs.RULES.items():
+        for template in (paths.log(name, rule.per), paths.benchmark(name, rule.per)):
+            path = tmp_path / template.format(**sample)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("")
+        per = paths.WILDCARDS[: paths.WILDCARDS.index(rule.per) + 1] if rule.per else ()
+        written[name] = {key: sample[key] for key in per}
+    run = paths.Results(tmp_path / paths.RESULTS)
+    for kind in (paths.LOGS, paths.BENCHMARKS):
+        assert {rule: wildcards for rule, wildcards, _ in run.jobs(kind)} == written
 
 
 def test_a_finished_run_is_read_through_the_templates(tiny_run):
