@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the workflow in a new folder as the README's main command does, then print its wall time and the
 # jobs' compute and start-up (python -m mnist_oip.benchmark --workflow-only).
-#   scripts/measure_run.sh FOLDER [extra snakemake arguments, e.g. --config 'compute={gpu: true}']
+#   scripts/measure_run.sh FOLDER [extra snakemake arguments, e.g. --configfile "$PWD/docs/configs/grid4.yaml"]
 source "$(dirname "$0")/usage.sh"
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

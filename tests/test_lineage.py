@@ -208,7 +208,6 @@ def test_every_definition_a_job_runs_is_in_its_code_digest(tiny_run, tmp_path):
                                                     arrays=run / "data/mnist.npz", info=run / "data/provenance.json",
                                                     out_result=tmp_path / "p.npz", out_summary=tmp_path / "p.json"),
         "measure_oips": lambda: jobs.measure_oips(**common, results=[folder / "random.npz", folder / "precursor.npz"],
-                                                  examples=run / "maps/conv3/examples.npz",
                                                   arrays=run / "data/mnist.npz", info=run / "data/provenance.json",
                                                   out_faithfulness=tmp_path / "f.json"),
         "plot_map": lambda: jobs.plot_map(results=[folder / "random.npz", folder / "precursor.npz"],

@@ -242,8 +242,12 @@ def held_out_input(wildcards):
 
 
 def bounds_input(wildcards):
-    """The held-out images, whose range bounds the robust strategies' images where they are bounded."""
-    return held_out_input(wildcards) if SETTINGS.robust.bounded else {}
+    """The held-out images, whose range bounds the robust strategies' images where they run bounded."""
+    return (
+        held_out_input(wildcards)
+        if SETTINGS.robust.enabled and SETTINGS.robust.bounded
+        else {}
+    )
 
 
 def trained_input(wildcards):
