@@ -40,29 +40,22 @@ def test_each_mismatch_is_named_with_the_rule_and_the_argument(inputs, outputs, 
     assert any(problem in p for p in JOB.problems("fit", inputs, outputs, wildcards))
 
 
-def test_a_renamed_input_stops_the_workflow_when_it_is_read(tmp_path):
+@pytest.mark.parametrize(
+    ("rules", "old", "new", "said"),
+    [  # a renamed input; a misspelt reader of a setting; a rule that runs the CNN without claiming the gpu
+        ("faithfulness.smk", "            cnn=CNN,", "            model=CNN,",
+         ["rule measure_oips: gives 'model', which mnist_oip.jobs.measure_oips does not take",
+          "mnist_oip.jobs.measure_oips needs 'cnn'"]),
+        ("figures.smk", 'leave_out="gallery"', 'leave_out="galery"', ["no key of Figures is only for ['galery']"]),
+        ("faithfulness.smk", "        resources:\n            gpu=GPU,\n", "",
+         ["rule measure_oips: runs the CNN, claims no gpu"]),
+    ],
+)  # fmt: skip
+def test_a_rule_that_does_not_match_its_job_stops_the_workflow_when_it_is_read(tmp_path, rules, old, new, said):
     snakefile = copy_of_the_workflow(tmp_path / "copy")
-    rules = tmp_path / "copy/workflow/rules/faithfulness.smk"
-    rules.write_text(rules.read_text().replace("            cnn=CNN,", "            model=CNN,"))
+    edited = tmp_path / "copy/workflow/rules" / rules
+    assert old in edited.read_text()
+    edited.write_text(edited.read_text().replace(old, new))
     done = run_copy(snakefile, tmp_path / "work", "--dry-run")
-    said = done.stdout + done.stderr
-    assert done.returncode != 0
-    assert "rule measure_oips: gives 'model', which mnist_oip.jobs.measure_oips does not take" in said
-    assert "mnist_oip.jobs.measure_oips needs 'cnn'" in said
+    assert done.returncode != 0 and all(line in done.stdout + done.stderr for line in said)
     assert not (tmp_path / "work/results").exists(), "nothing was started"
-
-
-def test_a_misspelt_reader_of_a_setting_stops_the_workflow_when_it_is_read(tmp_path):
-    snakefile = copy_of_the_workflow(tmp_path / "copy")
-    rules = tmp_path / "copy/workflow/rules/figures.smk"
-    rules.write_text(rules.read_text().replace('leave_out="gallery"', 'leave_out="galery"'))
-    done = run_copy(snakefile, tmp_path / "work", "--dry-run")
-    assert done.returncode != 0 and "no key of Figures is only for ['galery']" in done.stdout + done.stderr
-
-
-def test_a_rule_that_runs_the_cnn_without_claiming_the_gpu_stops_the_workflow_when_it_is_read(tmp_path):
-    snakefile = copy_of_the_workflow(tmp_path / "copy")
-    rules = tmp_path / "copy/workflow/rules/faithfulness.smk"
-    rules.write_text(rules.read_text().replace("        resources:\n            gpu=GPU,\n", ""))
-    done = run_copy(snakefile, tmp_path / "work", "--dry-run")
-    assert done.returncode != 0 and "rule measure_oips: runs the CNN, claims no gpu" in done.stdout + done.stderr

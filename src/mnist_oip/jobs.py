@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, data, faults, lineage, storage
+from . import backend, data, faults, lineage, paths, storage
 from .results import (
     Faithfulness,
     LayerExamples,
@@ -534,6 +534,19 @@ class Rule:
     @property
     def runs_cnn(self):
         return getattr(self.job, "runs_cnn", False)
+
+    def problems(self, name, wildcard_names, claims_gpu):
+        """Where the workflow's rule `name` declares otherwise: wildcards other than those of what it runs per,
+        a `gpu` claim where its job does not run the CNN, or none where it does."""
+        per = paths.WILDCARDS[: paths.WILDCARDS.index(self.per) + 1] if self.per else ()
+        found = []
+        if set(wildcard_names) != set(per):
+            found.append(f"rule {name}: has wildcards {sorted(wildcard_names)}, runs per {self.per} {list(per)}")
+        if claims_gpu != self.runs_cnn:
+            found.append(
+                f"rule {name}: " + ("runs the CNN, claims no gpu" if self.runs_cnn else "claims gpu, runs no CNN")
+            )
+        return found
 
 
 RULES = {  # every rule of the workflow; the rules and the Slurm profile are checked against it

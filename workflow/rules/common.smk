@@ -124,35 +124,18 @@ def run_job(rule_name, input, output, params, wildcards, log):
 
 
 def check_rules(rules):
-    """Stop before any job where a rule does not match its job (`jobs.RULES`): a name it gives that the job
-    does not take or one the job needs that it does not give, wildcards other than those of what it runs per,
-    a `gpu` claim where the job does not run the CNN or none where it does; each problem named, with the
-    rule. Input functions are asked with a sample of each wildcard (every start kind), so that inputs given
-    for one start kind only are checked too."""
+    """Stop before any job where a rule does not match its job (`jobs.RULES`), each problem named with
+    the rule: a name it gives that the job does not take or one the job needs that it does not give,
+    wildcards other than those of what it runs per, a `gpu` claim where the job does not run the CNN or none
+    where it does. Input functions are asked with a sample of each wildcard (every start kind), so that
+    inputs given for one start kind only are checked too."""
     found = []
     for declared in rules:
         if declared.name not in JOBS:
             continue
-        rule_facts = jobs.RULES[declared.name]
-        per = (
-            paths.WILDCARDS[: paths.WILDCARDS.index(rule_facts.per) + 1]
-            if rule_facts.per
-            else ()
+        found += jobs.RULES[declared.name].problems(
+            declared.name, declared.wildcard_names, "gpu" in declared.resources
         )
-        if set(declared.wildcard_names) != set(per):
-            found.append(
-                f"rule {declared.name}: has wildcards {sorted(declared.wildcard_names)}, runs per "
-                f"{rule_facts.per} {list(per)}"
-            )
-        if ("gpu" in declared.resources) != rule_facts.runs_cnn:
-            found.append(
-                f"rule {declared.name}: "
-                + (
-                    "runs the CNN, claims no gpu"
-                    if rule_facts.runs_cnn
-                    else "claims gpu, runs no CNN"
-                )
-            )
         for sample in wildcard_samples(declared.wildcard_names):
             inputs = declared.expand_input(sample)[0]
             found += JOBS[declared.name].problems(
