@@ -130,10 +130,13 @@ def test_a_map_figure_of_wide_images_shows_every_image_with_its_own_caption():
                              np.zeros((3, 9), int), np.ones((3, 9), np.float32), np.zeros((3, 9), int), top,
                              np.zeros(1), np.ones(1))  # fmt: skip
     fig = figures.map_figure_of(result, {}, examples=examples)
-    first = fig.axes[0]  # the held-out row: 9 images of 36 px and 8 gaps of 2
-    assert first.get_xlim()[1] >= 9 * 36 + 8 * 2 - 1
-    centres = [text.get_position()[0] for text in first.texts]
-    np.testing.assert_allclose(centres, [c * 38 + 17.5 for c in range(9)])
+    first = fig.axes[0]  # the held-out row: 9 images of 36 px side by side
+    centres = np.array([text.get_position()[0] for text in first.texts])
+    pitch = np.diff(centres)
+    assert len(centres) == 9 and np.allclose(pitch, pitch[0]) and pitch[0] >= 36, "one caption per image, in step"
+    starts = np.arange(9) * pitch[0]
+    assert ((starts <= centres) & (centres < starts + 36)).all(), "each caption over its own image"
+    assert first.get_xlim()[1] >= starts[-1] + 36 - 1, "the last image shown whole"
 
 
 def test_a_gallery_of_two_maps_is_as_wide_as_two_maps(tmp_path):
