@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from mnist_oip import ascent, blog_cnn, experiments, figures, patterns, settings, storage
-from mnist_oip.results import Scoring, StartResult, StrategyResult
+from mnist_oip.results import Scoring, Screen, StartResult, StrategyResult
 
 
 def write_precursor(results, index, best_loss, warm_loss, grid=3, levels=(0.2, 0.5, 0.8), layer="conv3"):
@@ -97,3 +97,30 @@ def test_score_prediction_refuses_a_map_no_pattern_activates():
     config = settings.load(settings.read_config())
     with pytest.raises(ValueError, match="no pattern activates this map"):
         experiments.score_prediction(climb, config.precursor, np.zeros(81, np.float32))
+
+
+def write_screen(results, best, seconds, guided=False, layer="conv3"):
+    """A layer's screen whose maps' best screen scores are `best` (8 patterns passed on each)."""
+    scores = np.asarray(best, np.float32)[:, None] * np.linspace(1, 0.5, 8, dtype=np.float32)
+    digits = np.zeros((len(best), 8, 9), np.uint8) if guided else np.zeros(0, np.uint8)
+    indices = np.tile(np.arange(8), (len(best), 1))
+    Screen(layer, 100, indices, scores, np.asarray(best) <= 0, seconds, digits).save(
+        results / "maps" / layer / "screen.npz"
+    )
+
+
+def test_compare_searches_names_a_guided_search_and_reports_medians_and_seconds(tmp_path):
+    default, guided = tmp_path / "default", tmp_path / "guided"
+    for index, loss in enumerate([4.0, 2.0, 6.0]):
+        write_precursor(default, index, loss, None)
+        write_precursor(guided, index, loss + 1, None, grid=7)
+    for index in range(3):  # the guided run's scorings say so
+        path = guided / f"maps/conv3/{index}/scoring.json"
+        dataclasses.replace(Scoring.load(path), strategy="guided").save(path)
+    write_screen(default, [1.0, 2.0, 3.0], 10.0)
+    write_screen(guided, [1.5, 2.5, 3.5], 30.0, guided=True)
+    found, _ = experiments.compare_searches([str(default), str(guided)])
+    assert found["searches"] == ["3 levels on a 3x3 grid", "3 levels on a 7x7 grid, guided"]
+    assert found["medians"]["3 levels on a 3x3 grid"] == {"precursor": 4.0, "screen_best": 2.0}
+    assert found["medians"]["3 levels on a 7x7 grid, guided"] == {"precursor": 5.0, "screen_best": 2.5}
+    assert found["precursor_seconds"]["3 levels on a 7x7 grid, guided"] == {"screen": 30.0, "scoring": 3.0}

@@ -1,10 +1,12 @@
 """Analyses across finished runs: a cheaper precursor against the exhaustive one, finer searches against the
 default, and how well a pattern's short score predicts its loss after the full ascent."""
 
+import os
+
 import numpy as np
 
 from . import paths, storage
-from .results import Scoring, Seeds, StartResult
+from .results import Scoring, Screen, Seeds, StartResult
 from .strategies import PRECURSOR, WARM_SUFFIX
 
 STRATEGY_OF = {"": PRECURSOR, WARM_SUFFIX: PRECURSOR + WARM_SUFFIX}  # the precursor's strategies, by suffix
@@ -80,6 +82,7 @@ def compare_precursor(exhaustive, other, across=()):
     Maps that no pattern activates are counted apart: their exhaustive seeds are ties at 0, the lowest
     indices, which the other run need not keep (a screen ranks them by the pre-activation instead)."""
     runs = (paths.Results(exhaustive), paths.Results(other))
+    screen_of = _screens(runs)
     theirs = precursor_maps(other)
     rows = []
     for key, wildcards in precursor_maps(exhaustive).items():
@@ -102,6 +105,11 @@ def compare_precursor(exhaustive, other, across=()):
                 row[f"best_loss_other{suffix}"] = b.strategies[name].best_loss
         row["image_steps_ratio"] = b.strategies[PRECURSOR].image_steps / a.strategies[PRECURSOR].image_steps
         row["scoring_image_steps_ratio"] = scoring_b.image_steps / scoring_a.image_steps
+        screens = [screen_of(run, wildcards["layer"]) for run in runs]
+        if all(screens):
+            row["screen_best_exhaustive"], row["screen_best_other"] = (
+                float(screen.scores[a.map, 0]) for screen in screens
+            )
         rows.append(row)
     if not rows:
         raise storage.StorageError(
@@ -122,18 +130,47 @@ def compare_precursor(exhaustive, other, across=()):
         if diff:
             report[f"maps_best_loss_lower{suffix}"] = int(sum(d < -1e-6 for d in diff))
             report[f"median_best_loss_difference{suffix}"] = float(np.median(diff))
+    for suffix in STRATEGY_OF:
+        pairs = [(r[f"best_loss_exhaustive{suffix}"], r[f"best_loss_other{suffix}"]) for r in activated
+                 if f"best_loss_other{suffix}" in r]  # fmt: skip
+        if pairs:
+            report[f"maps_best_loss_within_2_percent{suffix}"] = int(sum(o >= 0.98 * e for e, o in pairs))
+    screened = [r for r in activated if "screen_best_other" in r]
+    if screened:
+        report["maps_activated_with_screens"] = len(screened)
+        report["maps_screen_best_found"] = int(
+            sum(r["screen_best_other"] >= r["screen_best_exhaustive"] * (1 - 1e-6) for r in screened)
+        )
+        layers = {wildcards["layer"] for wildcards in precursor_maps(exhaustive).values()}
+        seconds = [sum(screen_of(run, layer).seconds for layer in layers) for run in runs]
+        report["screen_seconds"] = {"exhaustive": seconds[0], "other": seconds[1], "ratio": seconds[1] / seconds[0]}
     report["image_steps_ratio"] = float(np.median([r["image_steps_ratio"] for r in rows]))
     report["scoring_image_steps_ratio"] = float(np.median([r["scoring_image_steps_ratio"] for r in rows]))
     return report | {"per_map": rows}
+
+
+def _screens(runs):
+    """{(run, layer): the run's screen of the layer, a `Screen`, or None where its precursor had none}, each
+    loaded once; `runs`: `paths.Results`."""
+    loaded = {}
+
+    def screen(run, layer):
+        if (run, layer) not in loaded:
+            path = run(paths.SCREEN, layer=layer)
+            loaded[run, layer] = Screen.load(path) if os.path.exists(path) else None
+        return loaded[run, layer]
+
+    return screen
 
 
 def search_label(scoring, levels=True):
     """The patterns a scoring searched, in words: with the grey `levels` themselves, or their number."""
     if scoring.grid is None:
         return f"{scoring.patterns} patterns"
+    how = ", guided" if scoring.strategy == "guided" else ""
     if not levels:
-        return f"{len(scoring.levels)} levels on a {scoring.grid}x{scoring.grid} grid"
-    return f"{scoring.patterns} patterns ({scoring.levels} on a {scoring.grid}x{scoring.grid} grid)"
+        return f"{len(scoring.levels)} levels on a {scoring.grid}x{scoring.grid} grid{how}"
+    return f"{scoring.patterns} patterns ({scoring.levels} on a {scoring.grid}x{scoring.grid} grid{how})"
 
 
 def map_name(row):
@@ -164,10 +201,13 @@ def compare_searches(runs, across=()):
     for run, scoring in zip(runs, first):
         label = search_label(scoring, levels=False)
         labels.append(f"{label} ({run})" if label in labels else label)
-    rows, images = [], {}
+    rows, images, screen_of = [], {}, _screens(results)
     for key in common:
         row = {"layer": key[0], "map": key[1]}
         for label, found in zip(labels, results):
+            screen = screen_of(found, key[0])
+            if screen is not None:
+                row[f"{label} screen_best"] = float(screen.scores[key[1], 0])
             result = StartResult.load(found(paths.START_RESULT, start=PRECURSOR, **maps[0][key]))
             for name, strategy in result.strategies.items():
                 suffix = name.removeprefix(PRECURSOR)
@@ -188,8 +228,25 @@ def compare_searches(runs, across=()):
                 "lower": [map_name(r) for r in rows if r[column] < r[default] / IMPROVED],
             }
     default = {STRATEGY_OF[s]: sum(r[f"{labels[0]}{s} best_loss"] > 0 for r in rows) for s in compared}
-    report = {"searches": labels, "maps": len(rows), "default_maps_with_oip": default, "finer": finer}
+    medians = {label: _medians(rows, label, compared) for label in labels}
+    seconds = {label: _search_seconds(run, common, maps[0], screen_of) for label, run in zip(labels, results)}
+    report = {"searches": labels, "maps": len(rows), "default_maps_with_oip": default, "medians": medians,
+              "precursor_seconds": seconds, "finer": finer}  # fmt: skip
     return report | {"per_map": rows}, images
+
+
+def _medians(rows, label, compared):
+    """A search's median best loss per strategy compared, and its median best screen score where it screened."""
+    columns = {STRATEGY_OF[s]: f"{label}{s} best_loss" for s in compared} | {"screen_best": f"{label} screen_best"}
+    return {name: float(np.median([r[column] for r in rows])) for name, column in columns.items() if column in rows[0]}
+
+
+def _search_seconds(run, keys, wildcards, screen_of):
+    """A run's precursor seconds over the maps `keys`: its screens' and its scorings'."""
+    layers = {key[0] for key in keys}
+    screens = sum(screen_of(run, layer).seconds for layer in layers if screen_of(run, layer) is not None)
+    scorings = sum(Scoring.load(run(paths.SCORING, **wildcards[key])).seconds for key in keys)
+    return {"screen": screens, "scoring": scorings}
 
 
 def score_prediction(ascent, precursor, scores, sample=200, top=64, steps=1200):
