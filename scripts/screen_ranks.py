@@ -24,9 +24,9 @@ def ranks(layer_ascent, grid, levels, batch_size=4096):
     count = patterns.pattern_count(grid, levels)
     order = selection.ColumnTop(layer_ascent.maps, count)
     for first in range(0, count, batch_size):
-        post, _ = layer_ascent.screen(patterns.coarse_patterns(np.arange(first, min(first + batch_size, count)),
-                                                               grid, levels))  # fmt: skip
-        order.add(first, post)
+        indices = np.arange(first, min(first + batch_size, count))
+        post, _ = layer_ascent.screen(patterns.coarse_patterns(indices, grid, levels))
+        order.add(indices, post)
     return order.result()[0]
 
 

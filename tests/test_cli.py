@@ -8,7 +8,7 @@ import numpy as np
 from helpers import TINY, edited_config
 
 from mnist_oip import backend, blog_cnn, data, storage
-from mnist_oip.results import Scoring, Seeds, StartResult, StrategyResult
+from mnist_oip.results import Scoring, Screen, Seeds, StartResult, StrategyResult
 
 
 def cli(*args):
@@ -40,13 +40,14 @@ def test_one_map_through_score_select_optimize(tmp_path):
     ):
         done = cli("--config", robust, *args)
         assert done.returncode == 0, done.stderr[-2000:]
-    assert np.load(scores).shape == (16,) and Scoring.load(tmp_path / "scoring.json").image_steps == 16 * 3
+    # 15 distinct images of 16 patterns: the two flat ones are one
+    assert np.load(scores).shape == (16,) and Scoring.load(tmp_path / "scoring.json").image_steps == 15 * 3
     assert Seeds.load(seeds).indices.shape == (4,)
     precursor = StartResult.load(oips / "precursor.npz")
-    assert precursor.strategies["precursor"].image_steps == 16 * 3 + 4 * 20
+    assert precursor.strategies["precursor"].image_steps == 15 * 3 + 4 * 20
     assert StartResult.load(oips / "random.npz").strategies["random_warm"].oips.shape == (3, 28, 28, 1)
     robust_seeds = StartResult.load(oips / "precursor_robust.npz").strategies["precursor_robust"]
-    assert robust_seeds.image_steps == 16 * 3 + 4 * (20 + 10)  # the warm start first, then the map
+    assert robust_seeds.image_steps == 15 * 3 + 4 * (20 + 10)  # the warm start first, then the map
     np.testing.assert_array_equal(robust_seeds.starts, precursor.strategies["precursor"].starts)
     low, high = data.standardize(x_test[:50], 0.13, 0.31).min(), data.standardize(x_test[:50], 0.13, 0.31).max()
     assert low - 1e-5 <= robust_seeds.oips.min() and robust_seeds.oips.max() <= high + 1e-5, "within the held-out range"
@@ -71,17 +72,19 @@ def test_select_refuses_scores_that_do_not_match_the_settings(tmp_path):
     np.save(tmp_path / "scores.npy", np.arange(10, dtype=np.float32))
     done = select("scores.npy")
     assert done.returncode != 0 and "scoring.json: no such file (select reads the scoring's record" in done.stderr
-    Scoring("exhaustive", 16, 48, 1.0, "activation", 2, [0.2, 0.8], 3).save(tmp_path / "scoring.json")
+    Scoring("exhaustive", 16, 45, 1.0, "activation", 2, [0.2, 0.8], 3, True).save(tmp_path / "scoring.json")
     done = select("scores.npy")
     assert done.returncode != 0 and "(10,) scores, but 2 levels on a 2x2 grid make 16 patterns" in done.stderr
     storage.save_npz(tmp_path / "seeds.npz", indices=np.arange(3))
     done = select("seeds.npz", "out.npz")
     assert done.returncode != 0 and "seeds.npz: an .npz archive, not a single .npy array" in done.stderr
     np.save(tmp_path / "scores.npy", np.arange(16, dtype=np.float32))
-    Scoring("exhaustive", 16, 48, 1.0, "activation", 2, [0.3, 0.7], 3).save(tmp_path / "scoring.json")
+    Scoring("exhaustive", 16, 45, 1.0, "activation", 2, [0.3, 0.7], 3, True).save(tmp_path / "scoring.json")
     done = select("scores.npy", "out.npz")  # as many patterns, but other ones: other seeds than scored
-    assert done.returncode != 0 and "scored levels [0.3, 0.7] on a 2x2 grid after 3 steps, but the settings" in (
-        done.stderr
+    assert (
+        done.returncode != 0
+        and "scored levels [0.3, 0.7] on a 2x2 grid after 3 steps (each distinct image once), but the settings"
+        in (done.stderr)
     )
     assert not (tmp_path / "out.npz").exists() and "Traceback" not in done.stderr
 
@@ -89,7 +92,7 @@ def test_select_refuses_scores_that_do_not_match_the_settings(tmp_path):
 def test_optimize_refuses_seeds_of_other_patterns_before_any_work(tmp_path):
     keras.utils.set_random_seed(2)
     blog_cnn.build_cnn().save(tmp_path / "cnn.keras")
-    Scoring("exhaustive", 16, 48, 1.0, "activation", 2, [0.2, 0.8], 3).save(tmp_path / "scoring.json")
+    Scoring("exhaustive", 16, 45, 1.0, "activation", 2, [0.2, 0.8], 3, True).save(tmp_path / "scoring.json")
     Seeds(np.arange(4), np.ones(4), np.full((4, 3, 3), 0.5)).save(tmp_path / "seeds.npz")  # a 3x3 grid, level 0.5
     done = cli("--config", TINY, "optimize", "--model", tmp_path / "cnn.keras", "--map", 3, "--seeds",
                tmp_path / "seeds.npz", "--out", tmp_path / "oips")  # fmt: skip
@@ -135,7 +138,7 @@ def write_map(results, index, seeds, best_loss, scoring_steps, seed_score=1.0, l
     folder = results / "maps/conv3" / str(index)
     n = len(seeds)
     Seeds(np.array(seeds), np.full(n, seed_score), np.zeros((n, 3, 3))).save(folder / "seeds.npz")
-    Scoring("exhaustive", 100, scoring_steps, 1.0, "activation", 3, list(levels), 10, {"code": "s"}).save(
+    Scoring("exhaustive", 100, scoring_steps, 1.0, "activation", 3, list(levels), 10, made_by={"code": "s"}).save(
         folder / "scoring.json"
     )
     losses = np.array([best_loss] + [0.0] * (n - 1), np.float32)
@@ -164,6 +167,22 @@ def test_compare_precursor_counts_kept_seeds_losses_and_steps(tmp_path):
     assert report["maps_best_loss_lower"] == 1 and report["median_best_loss_difference"] == -0.25
     assert report["scoring_image_steps_ratio"] == 0.3
     assert report["image_steps_ratio"] == 340 / 1040
+
+
+def test_compare_precursor_checks_a_search_against_the_enumerations_screen_and_losses(tmp_path):
+    enumerated, guided = tmp_path / "enumerated", tmp_path / "guided"
+    for index, (loss, other) in enumerate([(5.0, 4.95), (2.0, 1.9), (1.0, 1.2)]):  # within 2 %, below, above
+        write_map(enumerated, index, [1, 2, 3, 4], loss, 1000)
+        write_map(guided, index, [1, 2, 3, 4], other, 300)
+    for folder, best, seconds in ((enumerated, [3.0, 2.0, 1.0], 40.0), (guided, [3.0, 1.5, 1.0], 2.0)):
+        Screen("conv3", 100, np.zeros((3, 4), int), np.array(best, np.float32)[:, None].repeat(4, 1),
+               np.zeros(3, bool), seconds).save(folder / "maps/conv3/screen.npz")  # fmt: skip
+    done = cli("compare-precursor", enumerated, guided, "--out", tmp_path / "compare.json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = storage.load_json(tmp_path / "compare.json")
+    assert report["maps_activated_with_screens"] == 3 and report["maps_screen_best_found"] == 2
+    assert report["maps_best_loss_within_2_percent"] == 2
+    assert report["screen_seconds"] == {"exhaustive": 40.0, "other": 2.0, "ratio": 0.05}
 
 
 def test_compare_precursor_counts_maps_that_no_pattern_activates_apart(tmp_path):

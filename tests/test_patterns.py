@@ -97,3 +97,46 @@ def test_every_scale_alone_fluctuates_and_longer_scales_are_smoother():
 def test_the_image_side_is_one_fluctuation_across_it():
     assert [patterns.noise_points(28, scale) for scale in (28, 14, 7, 4, 1)] == [2, 3, 5, 8, 28]
     assert patterns.noise_points(32, 32) == 2 and patterns.noise_points(36, 7) == 6
+
+
+@pytest.mark.parametrize(
+    "grid, levels",
+    [(2, LEVELS), (3, LEVELS), (2, [0.2, 0.35, 0.5, 0.65, 0.8]), (2, [0.1, 0.2, 0.4, 0.8]), (3, [0.1, 0.3, 0.9])],
+)
+def test_the_distinct_images_are_counted_exactly(grid, levels):
+    count = patterns.pattern_count(grid, levels)
+    digits = patterns.digits_of(np.arange(count), grid, levels)
+    images = patterns.upscale(patterns.grey_of(digits, grid, levels))
+    representatives = patterns.canonical(digits, levels)
+    rows = {r.tobytes() for r in representatives}
+    assert len(rows) == patterns.distinct_count(grid, levels)
+    # a pattern makes its representative's image, and representatives make different images
+    same = patterns.upscale(patterns.grey_of(representatives, grid, levels))
+    np.testing.assert_allclose(images, same, atol=1e-5)
+    if grid == 2:
+        unique = np.unique(representatives, axis=0)
+        flat = np.asarray(patterns.upscale(patterns.grey_of(unique, grid, levels))).reshape(len(unique), -1)
+        gaps = np.linalg.norm(flat[:, None] - flat[None], axis=2) + np.eye(len(unique)) * 1e9
+        assert gaps.min() > 0.1
+
+
+def test_the_blog_grids_distinct_images():
+    assert patterns.distinct_count(3, LEVELS) == 18661  # 3^9 - 2 * 2^9 + 2: two-level layouts and flat ones merge
+    assert patterns.distinct_count(7, LEVELS) == 3**49 - 2 * 2**49 + 2
+
+
+def test_distinct_indices_stream_each_image_once_in_full_batches():
+    batches = list(patterns.distinct_indices(81, 2, LEVELS, batch_size=10))
+    assert all(len(b) == 10 for b in batches[:-1]) and 0 < len(batches[-1]) <= 10
+    indices = np.concatenate(batches)
+    digits = patterns.digits_of(indices, 2, LEVELS)
+    assert len(indices) == patterns.distinct_count(2, LEVELS) and (np.diff(indices) > 0).all()
+    np.testing.assert_array_equal(patterns.canonical(digits, LEVELS), digits)
+    everything = np.concatenate(list(patterns.distinct_indices(81, 2, LEVELS, 10, distinct=False)))
+    np.testing.assert_array_equal(everything, np.arange(81))
+
+
+def test_index_of_numbers_patterns_as_the_enumeration_does():
+    indices = np.array([0, 5, 19682, 777])
+    np.testing.assert_array_equal(patterns.index_of(patterns.coarse_patterns(indices, 3, LEVELS), LEVELS), indices)
+    assert (patterns.index_of(np.full((2, 7, 7), 0.5, np.float32), LEVELS) == -1).all()  # 3^49: past 64 bits

@@ -9,9 +9,9 @@ import pytest
 
 from mnist_oip import ascent, blog_cnn, patterns, precursor, selection, settings
 
-SETTINGS = settings.Precursor(grid=2, levels=(0.2, 0.5, 0.8), steps=6, keep=4, strategy="exhaustive",
-                              halving_steps=(1, 2), halving_keep=0.25, precision="float32",
-                              screen_precision="float32")  # fmt: skip
+SETTINGS = settings.Precursor(grid=2, levels=(0.2, 0.5, 0.8), steps=6, keep=4, distinct=False, strategy="exhaustive",
+                              halving_steps=(1, 2), halving_keep=0.25, precision="float32", screen_precision="float32",
+                              guided_starts=8, guided_beam=2, guided_pass_on=20, guided_seed=0)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,15 @@ def test_a_temporary_left_by_a_killed_run_is_removed(climb, tmp_path):
     stale.write_bytes(b"\0" * 1000)
     precursor.score_patterns(climb, SETTINGS, 40, tmp_path / "scores.npy")
     assert not stale.exists() and (tmp_path / "scores.npy").exists()
+
+
+def test_distinct_scoring_scores_each_image_once_and_as_every_pattern_would(climb, tmp_path):
+    every = tmp_path / "every.npy"
+    precursor.score_patterns(climb, SETTINGS, 16, every)
+    distinct = dataclasses.replace(SETTINGS, distinct=True)
+    done = precursor.score_patterns(climb, distinct, 16, tmp_path / "distinct.npy")
+    scores, all_scores = np.load(tmp_path / "distinct.npy"), np.load(every)
+    kept = np.concatenate(list(patterns.distinct_indices(81, 2, SETTINGS.levels, 81)))
+    np.testing.assert_array_equal(np.flatnonzero(np.isfinite(scores)), kept)
+    np.testing.assert_allclose(scores[kept], all_scores[kept], rtol=1e-5, atol=1e-6)
+    assert done.image_steps == 51 * SETTINGS.steps and done.distinct

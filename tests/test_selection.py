@@ -55,7 +55,7 @@ def test_column_top_keeps_each_columns_best_over_a_stream_of_batches():
     rows[:, 4] = 0  # a column that nothing activates: the lowest indices win
     top = ColumnTop(5, 50)
     for first in range(0, 3000, 77):
-        top.add(first, rows[first : first + 77])
+        top.add(np.arange(first, min(first + 77, 3000)), rows[first : first + 77])
     indices, values = top.result()
     expected = brute_force_top(rows, 50)
     np.testing.assert_array_equal(indices, expected)
@@ -66,11 +66,11 @@ def test_column_top_keeps_each_columns_best_over_a_stream_of_batches():
 def test_column_top_with_fewer_rows_than_it_keeps():
     rows = np.array([[1.0, 5.0], [3.0, 2.0]], np.float32)
     top = ColumnTop(2, 10)
-    top.add(0, rows)
+    top.add(np.arange(2), rows)
     indices, _ = top.result()
     np.testing.assert_array_equal(indices, [[1, 0], [0, 1]])
 
 
 def test_column_top_refuses_nan():
     with pytest.raises(ValueError, match="NaN"):
-        ColumnTop(1, 3).add(0, np.array([[np.nan]], np.float32))
+        ColumnTop(1, 3).add(np.arange(1), np.array([[np.nan]], np.float32))

@@ -152,7 +152,7 @@ def test_halving_must_leave_enough_seeds():
     assert settings.load(DEFAULT).precursor.count == 19683
     config = edited("precursor.halving_steps", [1, 1, 1, 1])
     config["precursor"] |= {"halving_keep": 0.1, "keep": 8, "strategy": "halving"}
-    with pytest.raises(settings.ConfigError, match=r"only 2 of the 19683 patterns reach the last round"):
+    with pytest.raises(settings.ConfigError, match=r"only 2 of the 18661 distinct patterns reach the last round"):
         settings.load(config)
     # 3 levels on a 4x4 grid: keeping half of 43 million patterns would hold their images in memory
     config["precursor"] |= {"grid": 4, "halving_steps": [0, 4], "halving_keep": 0.5}
@@ -265,7 +265,10 @@ def test_a_grid_finer_than_the_image_is_refused():
         ({"dataset": {"test_fraction": 0.99}}, r"0.99 leaves 50 training images, fewer than one batch .* to 0.986"),
         ({"training": {"batch_size": 4001}}, r"test_fraction: 0.2 leaves 4000 training images, fewer than one batch"),
         ({"precursor": {"halving_steps": [0, 2, 40]}}, r"halving_steps: \[0, 2, 40\]; each round before the last"),
-        ({"precursor": {"halving_keep": 0.00001}}, r"only 1 of the 19683 patterns .*raise precursor.halving_keep"),
+        (
+            {"precursor": {"halving_keep": 0.00001}},
+            r"only 1 of the 18661 distinct patterns .*raise precursor.halving_keep",
+        ),
         ({"uniqueness": {"max_shift": 28}}, r"uniqueness.max_shift: 28 px; at most 27 for the model's 28x28 images"),
         ({"oip": {"seed": "1e3"}}, r"oip.seed: '1e3' was read as text: YAML reads a number with an exponent only"),
         ({"model": {"custom_objects": ["layers.py"]}}, r"model.custom_objects: only for a model of your own"),

@@ -242,14 +242,16 @@ def score_prediction(args, config, layer):
         scores = storage.load_npy(run(paths.SCORES, layer=layer, map=index))
         recorded = Scoring.load(run(paths.SCORING, layer=layer, map=index))
         scoring = experiments.search_label(recorded)
-        same_patterns = (recorded.grid, tuple(recorded.levels or ())) == (
+        same_patterns = (recorded.grid, tuple(recorded.levels or ()), bool(recorded.distinct)) == (
             config.precursor.grid,
             config.precursor.levels,
+            config.precursor.distinct,
         )
-        if not same_patterns or scores.shape != (config.precursor.count,) or not np.isfinite(scores).all():
+        every = scores.shape == (config.precursor.count,) and np.isfinite(scores).sum() == config.precursor.searched
+        if not same_patterns or not every:
             raise storage.StorageError(
                 f"{run(paths.SCORES, layer=layer, map=index)}: needs every pattern's score of the config's "
-                f"precursor ({config.precursor.count} patterns: {len(config.precursor.levels)} levels "
+                f"precursor ({config.precursor.searched} patterns: {len(config.precursor.levels)} levels "
                 f"{list(config.precursor.levels)} on a {config.precursor.grid}x{config.precursor.grid} grid, "
                 f"exhaustive scoring); the run scored {scoring}"
             )

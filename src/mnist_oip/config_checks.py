@@ -331,14 +331,17 @@ def _check_precursor(precursor, image_shape):
         raise ConfigError(
             f"precursor.grid: {precursor.grid} squares a side do not fit a {image_shape[0]}x{image_shape[1]} image"
         )
-    count = precursor.count
+    count = precursor.searched
     shares = precursor.halving_keep
-    if precursor.strategy == "halving" and isinstance(shares, tuple) and len(shares) != len(precursor.halving_steps):
+    halves = precursor.strategy in ("halving", "guided")
+    if halves and isinstance(shares, tuple) and len(shares) != len(precursor.halving_steps):
         raise ConfigError(
             f"precursor.halving_keep: {len(shares)} shares for the {len(precursor.halving_steps)} rounds of "
             f"halving_steps {list(precursor.halving_steps)}; give one per round, or one number for all"
         )
-    if count > MAX_PATTERNS:
+    if precursor.guided:
+        _check_guided(precursor, count)
+    elif precursor.count > MAX_PATTERNS:
         exponent = precursor.grid**2 * math.log10(len(precursor.levels))
         raise ConfigError(
             f"precursor: {len(precursor.levels)} levels on a {precursor.grid}x{precursor.grid} grid make about "
@@ -350,21 +353,38 @@ def _check_precursor(precursor, image_shape):
             f"precursor: halving would hold {held / 2**30:.1f} GiB of images of the patterns that go on to a "
             f"later round, more than the {MAX_SURVIVOR_BYTES / 2**30:.0f} GiB allowed; lower halving_keep"
         )
-    if precursor.strategy == "halving" and max(precursor.halving_steps) >= precursor.steps:
+    if halves and max(precursor.halving_steps) >= precursor.steps:
         raise ConfigError(
             f"precursor.halving_steps: {list(precursor.halving_steps)}; each round before the last takes fewer "
             f"steps than the last, precursor.steps ({precursor.steps})"
         )
     survivors = rounds(count, precursor)[-1][0]
     if precursor.keep > survivors:
-        hint = (
-            f"; raise precursor.halving_keep ({settings.as_listed(shares)}) or lower keep"
-            if precursor.strategy == "halving"
-            else ""
-        )
+        hint = f"; raise precursor.halving_keep ({settings.as_listed(shares)}) or lower keep" if halves else ""
         raise ConfigError(
-            f"precursor.keep: {precursor.keep} seeds asked for, but only {survivors} of the {count} patterns "
-            f"reach the last round{hint}"
+            f"precursor.keep: {precursor.keep} seeds asked for, but only {survivors} of the {count}"
+            f"{' distinct' * precursor.distinct} patterns reach the last round{hint}"
+        )
+
+
+def _check_guided(precursor, count):
+    """Refuse a guided search that cannot hand over what its settings ask: halving's screen round first, no
+    more patterns passed on than there are, a beam within what is passed on."""
+    if precursor.halving_steps[0] != 0:
+        raise ConfigError(
+            f"precursor.halving_steps: {list(precursor.halving_steps)}; the guided search takes the place of a "
+            f"first round of 0 steps (the layer's screen): start the list with 0"
+        )
+    if precursor.guided_pass_on > count:
+        raise ConfigError(
+            f"precursor.guided_pass_on: {precursor.guided_pass_on} patterns asked for, but {len(precursor.levels)} "
+            f"levels on a {precursor.grid}x{precursor.grid} grid make only {count}{' distinct' * precursor.distinct} "
+            f"ones; ask for fewer"
+        )
+    if precursor.guided_beam > precursor.guided_pass_on:
+        raise ConfigError(
+            f"precursor.guided_beam: {precursor.guided_beam}, more than the {precursor.guided_pass_on} patterns "
+            f"passed on (guided_pass_on); the beam is each map's best of those"
         )
 
 

@@ -177,30 +177,47 @@ def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None,
 
 @cnn_job
 def screen_patterns(*, cnn, layer, precursor, ascent, compute, scale, out_screen, made_by=None):
-    """The forward screen of the precursor's patterns for every map of `layer` (halving's first round)."""
+    """The forward screen of the precursor's patterns for every map of `layer`: halving's first round, or the
+    guided search."""
+    from . import guided
     from . import precursor as scoring
 
     climb = layer_ascent(cnn, layer, ascent.step_size, precursor.screen_precision, scale)
-    done = scoring.screen_patterns(climb, precursor, compute.screen_batch_size)
+    search = guided.search_patterns if precursor.guided else scoring.screen_patterns
+    done = search(climb, precursor, compute.screen_batch_size)
     dataclasses.replace(done, made_by=made_by).save(out_screen)
     log(f"screen done: {done.patterns} patterns through {len(done.indices)} maps in {done.seconds:.1f} s")
 
 
 def screened(screen, precursor, layer, map_index):
-    """The patterns the layer's screen (a `screen.npz`) passes on to map `map_index`, and whether the map is
-    climbed by its pre-activation; checked against the settings the scoring runs with."""
+    """The patterns the layer's screen (a `screen.npz`) passes on to map `map_index`, whether the map is
+    climbed by its pre-activation, and the guided search's candidates (grid patterns, or None); checked
+    against the settings the scoring runs with."""
+    from . import patterns
     from .precursor import rounds
 
     found = Screen.load(screen)
-    keep = rounds(precursor.count, precursor)[1][0]
-    if (found.layer, found.patterns, found.indices.shape[1]) != (layer, precursor.count, keep):
+    keep = rounds(precursor.searched, precursor)[1][0]
+    if precursor.guided:
+        kind, asked = ("guided", found.digits.shape[2:]), ("guided", (precursor.grid**2,))
+    else:
+        kind, asked = ("enumerated", found.patterns), ("enumerated", precursor.searched)
+    if (found.layer, found.guided, found.indices.shape[1], kind) != (layer, precursor.guided, keep, asked):
         raise storage.StorageError(
             f"{screen}: a screen of {found.patterns} patterns for {found.layer} passing {found.indices.shape[1]} "
-            f"on, but the precursor settings ask for {precursor.count} for {layer} passing {keep} on"
+            f"on ({kind[0]}), but the precursor settings ask for {layer} passing {keep} on ({asked[0]}, "
+            f"{precursor.searched} patterns on a {precursor.grid}x{precursor.grid} grid)"
         )
     if not 0 <= map_index < len(found.indices):
         raise storage.StorageError(f"{screen}: no map {map_index}; the screen covers maps 0..{len(found.indices) - 1}")
-    return found.survivors(map_index), bool(found.pre_activation[map_index])
+    candidates = None
+    if precursor.guided:
+        if found.digits.max() >= len(precursor.levels):
+            raise storage.StorageError(
+                f"{screen}: level numbers up to {found.digits.max()}, but {len(precursor.levels)} levels"
+            )
+        candidates = patterns.grey_of(found.digits[map_index], precursor.grid, precursor.levels)
+    return found.survivors(map_index), bool(found.pre_activation[map_index]), candidates
 
 
 @cnn_job
@@ -213,43 +230,55 @@ def score_precursor(
 
     faults.inject(map_index)
     layer_climb = layer_ascent(cnn, layer, ascent.step_size, precursor.precision, scale)
-    survivors, pre_activation = screened(screen, precursor, layer, map_index) if precursor.screens else (None, False)
+    found = screened(screen, precursor, layer, map_index) if precursor.screens else (None, False, None)
+    survivors, pre_activation, candidates = found
     climb = layer_climb.map(map_index, pre_activation)
-    done = scoring.score_patterns(climb, precursor, ascent.batch_size, out_scores, survivors)
+    done = scoring.score_patterns(climb, precursor, ascent.batch_size, out_scores, survivors, candidates)
     faults.stall(map_index)
     dataclasses.replace(done, made_by=made_by).save(out_scoring)
     log(f"scoring done: {done.image_steps} image-steps in {done.seconds:.1f} s ({done.objective})")
 
 
-def select_seeds(*, scores, scoring, precursor, out_seeds, made_by=None):
+def select_seeds(*, scores, scoring, precursor, out_seeds, layer=None, map_index=None, screen=None, made_by=None):
     """The best `keep` patterns of a scores file, checked, with its scoring's record, against the settings it
-    must have come from."""
+    must have come from. The guided search's scores are those of its candidates, read from its `screen`."""
     from . import patterns, selection
 
     check_scoring(scoring, precursor)
     values = storage.load_npy(scores, mmap_mode="r")
-    if values.shape != (precursor.count,):
+    candidates = screened(screen, precursor, layer, map_index)[2] if precursor.guided else None
+    count, made = (precursor.count, "make") if candidates is None else (len(candidates), "passed on")
+    if values.shape != (count,):
         raise storage.StorageError(
             f"{scores}: {values.shape} scores, but {len(precursor.levels)} levels on a {precursor.grid}x"
-            f"{precursor.grid} grid make {precursor.count} patterns; score with the same precursor settings"
+            f"{precursor.grid} grid {made} {count} patterns; score with the same precursor settings"
         )
     best = selection.top_patterns(values, precursor.keep)
-    coarse = patterns.coarse_patterns(best, precursor.grid, precursor.levels)
-    Seeds(best, np.asarray(values[best]), coarse, made_by).save(out_seeds)
-    log("\n".join(f"pattern {i}: loss {values[i]:.4g}" for i in best))
+    if candidates is None:
+        coarse = patterns.coarse_patterns(best, precursor.grid, precursor.levels)
+    else:
+        coarse = candidates[best]
+    indices = patterns.index_of(coarse, precursor.levels)
+    Seeds(indices, np.asarray(values[best]), coarse, made_by).save(out_seeds)
+    log("\n".join(f"pattern {i}: loss {v:.4g}" for i, v in zip(indices, values[best], strict=True)))
 
 
 def check_scoring(scoring, precursor):
     """A scoring's record (`scoring.json`), refused unless it scored the patterns and steps of `precursor`."""
     done = Scoring.load(scoring)
-    recorded = (done.grid, done.levels and [float(v) for v in done.levels], done.steps)
-    if recorded != (precursor.grid, [float(v) for v in precursor.levels], precursor.steps):
+    recorded = (done.grid, done.levels and [float(v) for v in done.levels], done.steps, bool(done.distinct))
+    if recorded != (precursor.grid, [float(v) for v in precursor.levels], precursor.steps, precursor.distinct):
         raise storage.StorageError(
-            f"{scoring}: scored levels {done.levels} on a {done.grid}x{done.grid} grid after {done.steps} steps, "
-            f"but the settings ask for levels {list(precursor.levels)} on a {precursor.grid}x{precursor.grid} grid "
-            f"after {precursor.steps}; score again with these settings"
+            f"{scoring}: scored levels {done.levels} on a {done.grid}x{done.grid} grid after {done.steps} steps "
+            f"({_which(done.distinct)}), but the settings ask for levels {list(precursor.levels)} on a "
+            f"{precursor.grid}x{precursor.grid} grid after {precursor.steps} ({_which(precursor.distinct)}); score "
+            f"again with these settings"
         )
     return done
+
+
+def _which(distinct):
+    return "each distinct image once" if distinct else "every pattern"
 
 
 def checked_seeds(seeds, scoring):

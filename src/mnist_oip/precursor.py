@@ -25,11 +25,14 @@ log = storage.LOGGER.info
 
 
 def rounds(count, precursor):
-    """[(patterns scored, steps from the pattern)] of each round of the strategy."""
+    """[(patterns scored, steps from the pattern)] of each round of the strategy, for `count` patterns searched.
+    The guided search is a first round of 0 steps that passes `guided_pass_on` patterns on."""
     if precursor.strategy == "exhaustive":
         return [(count, precursor.steps)]
-    plan, alive = [], count
-    for number, steps in enumerate(precursor.halving_steps):
+    plan, alive, first = [], count, 0
+    if precursor.guided:
+        plan, alive, first = [(count, 0)], precursor.guided_pass_on, 1
+    for number, steps in enumerate(precursor.halving_steps[first:], start=first):
         plan.append((alive, steps))
         alive = math.ceil(alive * precursor.kept_share(number))
     return [*plan, (alive, precursor.steps)]
@@ -60,21 +63,21 @@ def survivor_bytes(count, precursor, image_shape):
 def screen_patterns(layer_ascent, precursor, batch_size):
     """The forward screen of every pattern for every map of the layer: a `Screen` with, per map, the
     patterns that go on to halving's second round. Memory is bounded per map, not per pattern."""
-    grid, levels, count = precursor.grid, precursor.levels, precursor.count
+    grid, levels, count = precursor.grid, precursor.levels, precursor.searched
     keep = rounds(count, precursor)[1][0]
     label = f"{layer_ascent.layer} screen"
-    log(f"{label}: {count} patterns ({len(levels)} levels on a {grid}x{grid} grid) through "
-        f"{layer_ascent.maps} maps, the best {keep} of each go on")  # fmt: skip
+    log(f"{label}: {count} {'distinct ' * precursor.distinct}patterns ({len(levels)} levels on a {grid}x{grid} "
+        f"grid) through {layer_ascent.maps} maps, the best {keep} of each go on")  # fmt: skip
     activation, pre_activation = (selection.ColumnTop(layer_ascent.maps, keep) for _ in range(2))
     start = reported = time.perf_counter()
-    for first in range(0, count, batch_size):
-        last = min(first + batch_size, count)
-        post, pre = layer_ascent.screen(patterns.coarse_patterns(np.arange(first, last), grid, levels))
-        activation.add(first, post)
-        pre_activation.add(first, pre)
-        now = time.perf_counter()
-        if now - reported >= 60 or last == count:
-            log(f"{label}: {last}/{count} patterns, {now - start:.1f} s, {last / (now - start):.0f}/s")
+    done = 0
+    for indices in patterns.distinct_indices(precursor.count, grid, levels, batch_size, precursor.distinct):
+        post, pre = layer_ascent.screen(patterns.coarse_patterns(indices, grid, levels))
+        activation.add(indices, post)
+        pre_activation.add(indices, pre)
+        done, now = done + len(indices), time.perf_counter()
+        if now - reported >= 60 or done == count:
+            log(f"{label}: {done}/{count} patterns, {now - start:.1f} s, {done / (now - start):.0f}/s")
             reported = now
     indices, scores = activation.result()
     dead = scores[:, 0] <= 0  # not one pattern activates the map
@@ -85,36 +88,40 @@ def screen_patterns(layer_ascent, precursor, batch_size):
     return Screen(layer_ascent.layer, count, indices, scores, dead, time.perf_counter() - start)
 
 
-def score_patterns(ascent, precursor, batch_size, scores_path, screened=None):
+def score_patterns(ascent, precursor, batch_size, scores_path, screened=None, candidates=None):
     """Write the score of every pattern to `scores_path` (.npy, float32): its loss after the last round it
-    reached, NaN for patterns that halving dropped before the last round. Returns what it did, a `Scoring`.
+    reached, NaN for patterns that halving dropped before the last round (and, with `distinct`, for patterns
+    that make the same image as a lower-numbered one). Returns what it did, a `Scoring`.
 
     Where the first round is the layer's screen, `screened` holds the indices it passes on for this map,
-    and scoring starts at the second round.
+    and scoring starts at the second round. The guided search's screen passes on `candidates`, grid patterns
+    (n, grid, grid): then the scores are theirs, in their order.
 
     Patterns are generated batch by batch from their index and scores go straight to a memory-mapped
     file whose space is reserved first, so memory does not grow with the number of patterns; halving
     keeps the images of the patterns that go on, to take them on from there.
     """
-    grid, levels, count = precursor.grid, precursor.levels, precursor.count
-    plan = rounds(count, precursor)
-    if precursor.screens != (screened is not None):
-        raise ValueError("scoring takes the screen's patterns on exactly where halving's first round is 0 steps")
+    grid, levels, searched = precursor.grid, precursor.levels, precursor.searched
+    source = _Source(precursor, batch_size, candidates)
+    plan = rounds(searched, precursor)
+    if precursor.screens != (screened is not None) or precursor.guided != (candidates is not None):
+        raise ValueError("scoring takes the screen's patterns on exactly where the first round is the screen, and "
+                         "the guided search's candidates exactly where it searched")  # fmt: skip
     log(
-        f"{ascent.label}: {count} patterns ({len(levels)} levels on a {grid}x{grid} grid), {precursor.strategy}: "
+        f"{ascent.label}: {searched} {'distinct ' * precursor.distinct}patterns ({len(levels)} levels on a "
+        f"{grid}x{grid} grid), {precursor.strategy}: "
         + ", then ".join(f"{n} to {s} steps" for n, s in plan)
         + (" (the first round: the layer's screen)" if screened is not None else "")
-        + f" = {image_steps(count, precursor)} image-steps"
+        + f" = {image_steps(searched, precursor)} image-steps"
     )
     start = time.perf_counter()
     with storage.atomic_path(scores_path, ".npy") as tmp:
-        scores = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(count,))
+        scores = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(source.count,))
         storage.reserve(tmp, scores.offset + scores.nbytes)
         # A pattern that halving drops before the last round has no score, NaN; each round blanks what the
         # round before it scored, so the file is written through once, not once per round.
+        scores[:] = np.nan
         scored = None if screened is None else np.arange(0)  # the patterns the last round scored (None: all)
-        if screened is not None:
-            scores[:] = np.nan
         alive, images, done = screened, None, 0  # every pattern, or the screen's, from its grid pattern
         for number, (n, steps) in enumerate(plan):
             if number == 0 and screened is not None:
@@ -124,33 +131,53 @@ def score_patterns(ascent, precursor, batch_size, scores_path, screened=None):
             scored = alive
             going_on = plan[number + 1][0] if number + 1 < len(plan) else 0
             starts = images if steps >= done else None
-            round_ = _Round(ascent, scores, grid, levels, batch_size, start)
+            round_ = _Round(ascent, scores, source, start)
             alive, images = round_.score(alive, starts, n, _steps_to_go(steps, done), steps, going_on)
             done = steps
         scores.flush()
         del scores
     seconds = time.perf_counter() - start
     objective = "pre_activation" if ascent.pre_activation else "activation"
-    return Scoring(precursor.strategy, count, image_steps(count, precursor), seconds, objective, grid, list(levels),
-                   precursor.steps)  # fmt: skip
+    return Scoring(precursor.strategy, precursor.count, image_steps(searched, precursor), seconds, objective, grid,
+                   list(levels), precursor.steps, precursor.distinct)  # fmt: skip
+
+
+class _Source:
+    """The patterns a scoring numbers: the enumeration's (`count` of them, by index) or the guided search's
+    candidates (by their place in its list)."""
+
+    def __init__(self, precursor, batch_size, candidates=None):
+        self.precursor, self.batch_size, self.candidates = precursor, batch_size, candidates
+        self.count = precursor.count if candidates is None else len(candidates)
+
+    def coarse(self, numbers):
+        if self.candidates is None:
+            return patterns.coarse_patterns(numbers, self.precursor.grid, self.precursor.levels)
+        return self.candidates[numbers]
+
+    def batches(self):
+        """Every pattern's number (each distinct image's alone, with `distinct`), in batches."""
+        if self.candidates is not None:
+            return (np.arange(f, min(f + self.batch_size, self.count)) for f in range(0, self.count, self.batch_size))
+        p = self.precursor
+        return patterns.distinct_indices(self.count, p.grid, p.levels, self.batch_size, p.distinct)
 
 
 class _Round:
-    def __init__(self, ascent, scores, grid, levels, batch_size, start):
-        self.ascent, self.scores, self.grid, self.levels = ascent, scores, grid, levels
-        self.batch_size, self.start = batch_size, start
+    def __init__(self, ascent, scores, source, start):
+        self.ascent, self.scores, self.source, self.start = ascent, scores, source, start
 
     def score(self, alive, starts, n, steps, total_steps, going_on):
         """Score `n` patterns (`alive`, or all) by `steps` more steps from `starts` (or from their grid
         patterns); return the indices and images of the best `going_on`, in index order."""
         best = _RunningTop(going_on)
-        reported, began = 0, time.perf_counter()
-        for first in range(0, n, self.batch_size):
-            last = min(first + self.batch_size, n)
-            indices = np.arange(first, last) if alive is None else alive[first:last]
+        reported, began, size = 0, time.perf_counter(), self.source.batch_size
+        batches = self.source.batches() if alive is None else (alive[f : f + size] for f in range(0, n, size))
+        last = 0
+        for indices in batches:
+            first, last = last, last + len(indices)
             if starts is None:
-                coarse = patterns.coarse_patterns(indices, self.grid, self.levels)
-                images = patterns.upscale(coarse, self.ascent.input_shape)
+                images = patterns.upscale(self.source.coarse(indices), self.ascent.input_shape)
             else:
                 images = starts[first:last]
             moved, _, self.scores[indices] = self.ascent.run(images, steps)

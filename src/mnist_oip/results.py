@@ -170,6 +170,7 @@ class Scoring(JsonRecord):
     grid: int | None = None
     levels: list[float] | None = None
     steps: int | None = None  # the ascent steps a pattern's score is taken after (`precursor.steps`)
+    distinct: bool | None = None  # whether each distinct image was scored once (`precursor.distinct`)
     made_by: MadeBy = None
 
     BOUNDS: typing.ClassVar[dict] = {
@@ -387,7 +388,11 @@ class LayerExamples:
 class Screen:
     """The forward screen of a layer's precursor patterns: per map (rows, in map order) the patterns it passes
     on to the map's ascent rounds, best first, and their scores (mean activation). `pre_activation` marks the
-    maps that no pattern activates: their patterns are ranked, and then climbed, by the pre-activation."""
+    maps that no pattern activates: their patterns are ranked, and then climbed, by the pre-activation.
+
+    `patterns` counts the patterns screened. The guided search passes on patterns of its own finding: their
+    level numbers `digits` (maps, passed on, cells), with `indices` their places in that list; an enumeration
+    passes on pattern indices, and `digits` is empty."""
 
     layer: str
     patterns: int
@@ -395,7 +400,12 @@ class Screen:
     scores: np.ndarray
     pre_activation: np.ndarray
     seconds: float
+    digits: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.uint8))
     made_by: MadeBy = None
+
+    @property
+    def guided(self):
+        return self.digits.size > 0
 
     def survivors(self, map_index):
         """The patterns that go on for map `map_index`, in index order."""

@@ -37,15 +37,15 @@ class ColumnTop:
         self._pending = []  # (column, index, value) candidates not merged yet
         self._pending_count = 0
 
-    def add(self, first_index, rows):
-        """Scores (patterns, columns) of patterns first_index, first_index + 1, ..."""
+    def add(self, indices, rows):
+        """Scores (patterns, columns) of the patterns `indices`, each higher than any added before it."""
         rows = np.asarray(rows, np.float32)
         if np.isnan(rows).any():
             raise ValueError("a screen score is NaN")
         wanted = np.ones(rows.shape, bool) if self.floor is None else rows > self.floor  # later patterns lose ties
         pattern, column = np.nonzero(wanted)
         if len(pattern):
-            self._pending.append((column, pattern + first_index, rows[pattern, column]))
+            self._pending.append((column, np.asarray(indices)[pattern], rows[pattern, column]))
             self._pending_count += len(pattern)
             if self._pending_count >= self.columns * max(self.keep, 1024):
                 self._merge()

@@ -74,6 +74,7 @@ RANDOM_ONLY = {"only_for": "random"}  # an oip key that precursor starts do not 
 WARM_ONLY = {"only_for": "warm"}  # an oip key that only the warm start reads
 GALLERY_ONLY = {"only_for": "gallery"}  # a figures key that only the layer's gallery reads
 SCREEN_ONLY = {"only_for": "screen"}  # a precursor key that only the layer's screen reads
+GUIDED_ONLY = {"only_for": "guided"}  # a precursor key that only the guided strategy's scoring reads
 SWITCH = {"only_for": "switch"}  # a key that says whether jobs run, not how
 
 
@@ -89,32 +90,51 @@ class Precursor:
     levels: tuple[float, ...]
     steps: int
     keep: int = dataclasses.field(metadata=SELECTION_ONLY)
+    distinct: bool
     strategy: str
     halving_steps: tuple[int, ...]
     halving_keep: float | tuple[float, ...]  # one share for every round, or one per round
     precision: str
     screen_precision: str = dataclasses.field(metadata=SCREEN_ONLY)
+    guided_starts: int = dataclasses.field(metadata=SCREEN_ONLY)
+    guided_beam: int = dataclasses.field(metadata=SCREEN_ONLY)
+    guided_pass_on: int = dataclasses.field(metadata=GUIDED_ONLY)
+    guided_seed: int = dataclasses.field(metadata=SCREEN_ONLY)
 
     @property
     def count(self):
+        """The patterns of the grid and levels: the numbers a scores file is indexed by."""
         return patterns.pattern_count(self.grid, self.levels)
 
     @property
+    def searched(self):
+        """The patterns the search considers: each distinct image once (`distinct`), or every pattern."""
+        return patterns.distinct_count(self.grid, self.levels) if self.distinct else self.count
+
+    @property
+    def guided(self):
+        return self.strategy == "guided"
+
+    @property
     def screens(self):
-        """Whether halving's first round is the forward pass alone: the layer's screen, one job for all maps."""
-        return self.strategy == "halving" and self.halving_steps[0] == 0
+        """Whether the first round is the layer's screen, one job for all maps: halving's forward pass alone,
+        or the guided search."""
+        return self.guided or (self.strategy == "halving" and self.halving_steps[0] == 0)
 
     def screen_params(self):
         """What the layer's screen reads of these settings, for the rule's params: a change reruns it."""
         from .precursor import rounds  # numpy only
 
-        passed_on = rounds(self.count, self)[1][0]
-        return {
+        found = {
             "grid": self.grid,
             "levels": list(self.levels),
-            "passed_on": passed_on,
+            "distinct": self.distinct,
+            "passed_on": rounds(self.searched, self)[1][0],
             "precision": self.screen_precision,
         }
+        if self.guided:
+            found |= {"starts": self.guided_starts, "beam": self.guided_beam, "seed": self.guided_seed}
+        return found
 
     def kept_share(self, round_number):
         """The share of patterns that halving round `round_number` (0, 1, ...) takes on to the next."""

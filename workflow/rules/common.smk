@@ -25,7 +25,7 @@ LAYERS = SETTINGS.maps.layers
 # The CNN the run explains: the blog's, trained by the workflow, or the user's saved model.
 CNN = SETTINGS.model.path or paths.in_results(paths.CNN)
 print(
-    f"precursor: {SETTINGS.precursor.count} patterns per map ({SETTINGS.precursor.strategy}), "
+    f"precursor: {SETTINGS.precursor.searched} patterns per map ({SETTINGS.precursor.strategy}), "
     + ", ".join(
         f"{len(SETTINGS.map_indices(layer))} maps of {layer}" for layer in LAYERS
     ),
@@ -52,6 +52,10 @@ wildcard_constraints:
     layer="|".join(map(re.escape, LAYERS)),
     map=r"\d+",
     start="|".join(START_KINDS),
+
+
+# The guided strategy's keys, which scoring and selection read only where it searches.
+UNGUIDED = () if SETTINGS.precursor.guided else ("guided",)
 
 
 def params_of(name, leave_out=()):
@@ -171,10 +175,15 @@ def precursor_inputs(wildcards):
 
 
 def screen_input(wildcards):
-    """The layer's forward screen, where halving starts with it."""
+    """The layer's forward screen, where the precursor starts with it."""
     if not SETTINGS.precursor.screens:
         return {}
     return {"screen": rules.screen_patterns.output.screen}
+
+
+def candidates_input(wildcards):
+    """The guided search's screen, which holds the patterns that a map's scores are of."""
+    return screen_input(wildcards) if SETTINGS.precursor.guided else {}
 
 
 def maps_of(layer, patterns):

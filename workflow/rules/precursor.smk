@@ -52,7 +52,7 @@ rule score_precursor:
         gpu=GPU,
     params:
         made_by=made_by("score_precursor"),
-        precursor=params_of("precursor", leave_out=("selection", "screen")),
+        precursor=params_of("precursor", leave_out=("selection", "screen", *UNGUIDED)),
         ascent=params_of("ascent"),
         input_scale=SETTINGS.input_scale.params(),
     run:
@@ -64,6 +64,7 @@ job("select_seeds", precursor=SETTINGS.precursor)
 
 rule select_seeds:
     input:
+        unpack(candidates_input),
         scores=rules.score_precursor.output.scores,
         scoring=rules.score_precursor.output.scoring,
     output:
@@ -74,6 +75,6 @@ rule select_seeds:
         benchmark_of("select_seeds")
     params:
         made_by=made_by("select_seeds"),
-        precursor=params_of("precursor", leave_out="screen"),
+        precursor=params_of("precursor", leave_out=("screen", *UNGUIDED)),
     run:
         run_job(rule, input, output, params, wildcards, log)
