@@ -265,6 +265,11 @@ def test_a_grid_finer_than_the_image_is_refused():
         ({"dataset": {"test_fraction": 0.99}}, r"0.99 leaves 50 training images, fewer than one batch .* to 0.986"),
         ({"training": {"batch_size": 4001}}, r"test_fraction: 0.2 leaves 4000 training images, fewer than one batch"),
         ({"precursor": {"halving_steps": [0, 2, 40]}}, r"halving_steps: \[0, 2, 40\]; each round before the last"),
+        ({"precursor": {"grid": 7}}, r"about 10\^23.4 patterns, more than .* or strategy: guided"),
+        ({"precursor": {"strategy": "guided", "grid": 2, "guided_pass_on": 52}}, r"make only 51 distinct ones"),
+        ({"precursor": {"strategy": "guided", "halving_steps": [1, 2]}}, r"guided search takes the place of a first"),
+        ({"precursor": {"strategy": "guided", "guided_beam": 60, "guided_pass_on": 50}}, r"guided_beam: 60, more"),
+        ({"precursor": {"strategy": "guided", "grid": 7, "guided_pass_on": 10**9}}, r"halving would hold .* GiB"),
         (
             {"precursor": {"halving_keep": 0.00001}},
             r"only 1 of the 18661 distinct patterns .*raise precursor.halving_keep",

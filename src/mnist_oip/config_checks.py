@@ -345,7 +345,8 @@ def _check_precursor(precursor, image_shape):
         exponent = precursor.grid**2 * math.log10(len(precursor.levels))
         raise ConfigError(
             f"precursor: {len(precursor.levels)} levels on a {precursor.grid}x{precursor.grid} grid make about "
-            f"10^{exponent:.1f} patterns, more than the {MAX_PATTERNS:,} allowed; use a smaller grid or fewer levels"
+            f"10^{exponent:.1f} patterns, more than the {MAX_PATTERNS:,} allowed to enumerate; use a smaller grid or "
+            f"fewer levels, or strategy: guided"
         )
     held = survivor_bytes(count, precursor, image_shape)
     if held > MAX_SURVIVOR_BYTES:
