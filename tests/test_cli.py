@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from helpers import TINY, edited_config
 
-from mnist_oip import backend, blog_cnn, data, storage
+from mnist_oip import backend, blog_cnn, data, patterns, storage
 from mnist_oip.results import Scoring, Screen, Seeds, StartResult, StrategyResult
 
 
@@ -124,6 +124,26 @@ def test_options_before_the_command_may_come_after_it(tmp_path):
         done = cli(*args, "--scores", "x.npy", "--out", "y.npz")
         assert done.returncode != 0 and "precursor.grid: 0 is less than the minimum of 2" in done.stderr
     assert "Traceback" in cli("select", "--debug", "--config", bad, "--scores", "x.npy", "--out", "y.npz").stderr
+
+
+def test_a_guided_search_through_score_and_select(tmp_path):
+    keras.utils.set_random_seed(2)
+    blog_cnn.build_cnn().save(tmp_path / "cnn.keras")
+    guided = tmp_path / "guided.yaml"
+    guided.write_text(TINY.read_text() + "\nprecursor: {grid: 2, levels: [0.2, 0.8], steps: 3, keep: 4, strategy: "
+                      "guided, halving_steps: [0], guided_starts: 4, guided_beam: 2, guided_pass_on: 10}\n")  # fmt: skip
+    scores, seeds = tmp_path / "scores.npy", tmp_path / "seeds.npz"
+    done = cli("--config", guided, "score", "--model", tmp_path / "cnn.keras", "--map", 3, "--out", scores)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert np.load(scores).shape == (10,) and (tmp_path / "screen.npz").is_file()
+    done = cli("--config", guided, "select", "--scores", scores, "--out", seeds)
+    assert done.returncode != 0 and "select needs --map and the layer's screen.npz" in done.stderr
+    assert not seeds.exists()
+    done = cli("--config", guided, "select", "--scores", scores, "--out", seeds, "--map", 3)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = Seeds.load(seeds)
+    assert found.coarse.shape == (4, 2, 2) and (found.indices >= 0).all()
+    np.testing.assert_array_equal(found.coarse, patterns.coarse_patterns(found.indices, 2, (0.2, 0.8)))
 
 
 def test_an_unsupported_backend_is_one_line():

@@ -71,6 +71,8 @@ def parser():
     select = command("select", help="pick the best patterns of a scores file as seeds")
     select.add_argument("--scores", required=True, help="a scores file from `score`; scoring.json beside it")
     select.add_argument("--out", required=True, help="seeds file to write (.npz)")
+    select.add_argument("--map", type=whole(0), help="with strategy: guided, the map the scores are of (the "
+                        "patterns are the search's for that map, in screen.npz beside the scores)")  # fmt: skip
 
     optimize = command("optimize", help="full ascent from random starts and seeds for one map")
     optimize.add_argument("--model", required=True, help="a trained .keras model")
@@ -166,8 +168,16 @@ def run(args):
         if not scoring.is_file():
             raise storage.StorageError(f"{scoring}: no such file (select reads the scoring's record beside the scores, "
                                        "as `score` writes it)")  # fmt: skip
+        screen = Path(args.scores).with_name(paths.file_name(paths.SCREEN)) if config.precursor.guided else None
+        if screen and (args.map is None or not screen.is_file()):
+            raise settings.ConfigError(
+                f"precursor.strategy: guided scores the search's own patterns for each map: select needs --map and "
+                f"the layer's {screen.name} beside the scores (as `score` writes it)"
+            )
+        read = [args.scores, scoring, *filter(None, [screen])]
         jobs.select_seeds(scores=args.scores, scoring=scoring, precursor=config.precursor, out_seeds=args.out,
-                          made_by=lineage.of_job("select_seeds", [args.scores, scoring]))  # fmt: skip
+                          layer=layer, map_index=args.map, screen=screen,
+                          made_by=lineage.of_job("select_seeds", read))  # fmt: skip
     else:
         scoring = Path(args.seeds).with_name(RECORD)
         bounded = config.robust.enabled and config.robust.bounded
