@@ -417,7 +417,7 @@ class Screen:
 
     @classmethod
     def load(cls, path):
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "made_by"]
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in ("made_by", "digits")]
         arrays = storage.load_npz(path, required=names)
         scalars = {
             "layer": str(arrays["layer"]),
@@ -425,4 +425,5 @@ class Screen:
             "seconds": float(arrays["seconds"]),
             "made_by": _unpack(arrays),
         }
-        return cls(**{name: arrays[name] for name in names} | scalars)
+        digits = {"digits": arrays["digits"]} if "digits" in arrays else {}  # screens before the guided search had none
+        return cls(**{name: arrays[name] for name in names} | scalars | digits)
