@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from helpers import ROOT
 
+from mnist_oip import patterns
 from mnist_oip.results import Scoring
 
 
@@ -43,11 +44,15 @@ def test_the_wheel_ships_config_and_schema_and_runs_a_stage(installed, tmp_path)
     assert (installed / "mnist_oip/resources/config.schema.yaml").is_file()
     done = run_installed(installed, tmp_path, "--help")
     assert done.returncode == 0 and "compare-precursor" in done.stdout, done.stderr[-2000:]
-    np.save(tmp_path / "scores.npy", np.arange(3**9, dtype=np.float32))  # the default config's 19683 patterns
-    Scoring("halving", 3**9, 10398, 1.0, "activation", 3, [0.2, 0.5, 0.8], 10).save(tmp_path / "scoring.json")
+    levels = [0.2, 0.5, 0.8]  # the default config's 19683 patterns, of which the distinct images are scored
+    distinct = np.concatenate(list(patterns.distinct_indices(3**9, 3, levels, 4096)))
+    scores = np.full(3**9, np.nan, np.float32)
+    scores[distinct] = distinct
+    np.save(tmp_path / "scores.npy", scores)
+    Scoring("halving", len(distinct), 10398, 1.0, "activation", 3, levels, 10, True).save(tmp_path / "scoring.json")
     done = run_installed(installed, tmp_path, "select", "--scores", "scores.npy", "--out", "seeds.npz")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert np.load(tmp_path / "seeds.npz")["indices"].tolist() == list(range(3**9 - 1, 3**9 - 9, -1))
+    assert np.load(tmp_path / "seeds.npz")["indices"].tolist() == distinct[::-1][:8].tolist()
 
 
 def test_the_conda_environment_installs_the_requirements_and_the_package(tmp_path):

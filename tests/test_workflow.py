@@ -12,7 +12,7 @@ import pytest
 import yaml
 from helpers import MAPS, TINY, assert_same_results, edited_config, plan, snakemake
 
-from mnist_oip import data, faithfulness, selection, storage, strategies
+from mnist_oip import data, faithfulness, patterns, selection, settings, storage, strategies
 from mnist_oip.results import (
     Faithfulness,
     LayerExamples,
@@ -140,12 +140,15 @@ def test_dataset_examples_are_the_test_digits_that_drive_each_map_most(run):
 
 def test_strategy_compute_is_counted(run):
     scoring = Scoring.load(run / "results/maps/conv3/3/scoring.json")
-    assert (scoring.strategy, scoring.patterns, scoring.image_steps) == ("exhaustive", 16, 16 * 3)
+    tiny = settings.load(settings.read_config(TINY)).precursor
+    distinct = patterns.distinct_count(tiny.grid, tiny.levels)  # 15 of 16: the two flat patterns are one image
+    assert (scoring.strategy, scoring.patterns, scoring.image_steps) == ("exhaustive", tiny.count, distinct * 3)
+    assert scoring.distinct and distinct < tiny.count
     random = StartResult.load(run / "results/maps/conv3/3/random.npz").strategies
     precursor = StartResult.load(run / "results/maps/conv3/3/precursor.npz").strategies
     assert random["random"].image_steps == 3 * 20 and random["random_warm"].image_steps == 3 * (10 + 20)
-    assert precursor["precursor"].image_steps == 16 * 3 + 4 * 20
-    assert precursor["precursor_warm"].image_steps == 16 * 3 + 4 * (10 + 20)
+    assert precursor["precursor"].image_steps == distinct * 3 + 4 * 20
+    assert precursor["precursor_warm"].image_steps == distinct * 3 + 4 * (10 + 20)
     summary = json.loads((run / "results/maps/conv3/3/precursor.json").read_text())
     assert set(summary["strategies"]) == {"precursor", "precursor_warm"} and summary["start"] == "precursor"
     markdown = (run / "results/summary.md").read_text()
@@ -341,7 +344,9 @@ def test_config_from_the_command_line_in_the_forms_the_readme_shows(tmp_path):
     extra = tmp_path / "extra.yaml"
     extra.write_text("precursor: {grid: 3, strategy: exhaustive}\n")
     done = snakemake(tmp_path, "--dry-run", configs=(TINY, extra))
-    assert done.returncode == 0 and "512 patterns per map (exhaustive)" in done.stderr
+    levels = settings.load(settings.read_config(TINY)).precursor.levels
+    distinct = patterns.distinct_count(3, levels)  # of len(levels) ** 9 patterns
+    assert done.returncode == 0 and f"{distinct} patterns per map (exhaustive)" in done.stderr
 
 
 @pytest.mark.parametrize(

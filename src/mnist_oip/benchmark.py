@@ -96,14 +96,18 @@ def naive_climb(naive, images, steps):
     return np.asarray(images)
 
 
-def naive_precursor(naive, count, grid, levels, steps, batch_size):
-    """Seconds and scores (each pattern's loss after `steps` steps) of scoring `count` patterns the naive way."""
-    shape = naive.input_shape
-    scores = np.empty(count, np.float32)
+def naive_precursor(naive, precursor, batch_size, steps=None):
+    """Seconds and scores of scoring, the naive way, the patterns the project's exhaustive scoring scores
+    (each distinct image once, or all of them): each one's loss after `steps` (the scoring's) steps, NaN
+    for patterns not scored."""
+    shape, steps = naive.input_shape, precursor.steps if steps is None else steps
+    scores = np.full(precursor.count, np.nan, np.float32)
+    batches = patterns.distinct_indices(precursor.count, precursor.grid, precursor.levels, batch_size,
+                                        precursor.distinct)  # fmt: skip
     start = time.perf_counter()
-    for first in range(0, count, batch_size):
-        indices = np.arange(first, min(first + batch_size, count))
-        climbed = naive_climb(naive, patterns.upscale(patterns.coarse_patterns(indices, grid, levels), shape), steps)
+    for indices in batches:
+        climbed = naive_climb(naive, patterns.upscale(patterns.coarse_patterns(indices, precursor.grid,
+                                                                               precursor.levels), shape), steps)  # fmt: skip
         scores[indices] = np.asarray(naive.losses(climbed))
     return time.perf_counter() - start, scores
 
@@ -279,7 +283,8 @@ def main(argv=None):
 
     layer, batch_size, step_size = config.maps.layers[0], config.ascent.batch_size, config.ascent.step_size
     scoring = dataclasses.replace(config.precursor, strategy="exhaustive")
-    grid, levels, steps, count = scoring.grid, scoring.levels, scoring.steps, scoring.count
+    steps, count = scoring.steps, scoring.searched
+    first = patterns.coarse_patterns(np.arange(batch_size), scoring.grid, scoring.levels)
     cnn = model.load_model(args.model)
     figures = {
         "device": f"{platform.machine()}, {os.cpu_count()} cores, Keras backend {keras.backend.backend()}",
@@ -292,8 +297,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         for index in args.maps:
             naive = NaiveAscent(cnn, layer, index, step_size)
-            naive_precursor(naive, batch_size, grid, levels, 1, batch_size)  # compile
-            took, naive_scores = naive_precursor(naive, count, grid, levels, steps, batch_size)
+            naive_climb(naive, patterns.upscale(first, naive.input_shape), 1)  # compile
+            took, naive_scores = naive_precursor(naive, scoring, batch_size)
             seconds["naive"].append(took)
             scores = {"naive": naive_scores}
             for precision in ("float32", "bfloat16"):
