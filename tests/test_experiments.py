@@ -46,6 +46,16 @@ def test_compare_searches_names_the_maps_a_finer_search_recovers_or_improves(tmp
     assert (tmp_path / "searches.png").stat().st_size > 0
 
 
+def test_the_maps_that_matter_are_the_recovered_then_the_most_improved(tmp_path):
+    default, finer, finest = tmp_path / "default", tmp_path / "finer", tmp_path / "finest"
+    for index, (a, b, c) in enumerate([(2.0, 2.2, 2.0), (0.0, 0.0, 1.0), (2.0, 3.0, 2.0), (2.0, 2.0, 2.0)]):
+        write_precursor(default, index, a, None)
+        write_precursor(finer, index, b, None, grid=4)
+        write_precursor(finest, index, c, None, grid=5)
+    found, _ = experiments.compare_searches([str(default), str(finer), str(finest)])
+    assert experiments.maps_that_matter(found) == [("conv3", 1), ("conv3", 2), ("conv3", 0)]
+
+
 def test_compare_searches_names_maps_by_layer_and_compares_only_what_the_default_ran(tmp_path):
     default, finer = tmp_path / "default", tmp_path / "finer"
     for layer, loss in (("conv2", 0.0), ("conv3", 2.0)):  # map 1 of conv2 has no OIP in the default, conv3's has

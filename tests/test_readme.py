@@ -1,5 +1,6 @@
 """The commands the README shows, as written: each snakemake command plans (a dry run, from the repository
-root, where the README runs them), each mnist-oip command runs. The report and the Slurm profile have
+root, where the README runs them, in a folder of its own). The mnist-oip commands are tested in
+test_cli.py and test_experiments.py, on results of their own; the report and the Slurm profile have
 tests of their own (test_report.py, test_slurm.py); the first line (set-up and the whole experiment) is what
 CI runs."""
 

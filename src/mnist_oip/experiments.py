@@ -235,6 +235,22 @@ def compare_searches(runs, across=()):
     return report | {"per_map": rows}, images
 
 
+def maps_that_matter(found):
+    """The maps of a `compare_searches` report where a finer search matters, as (layer, map): those a finer
+    search recovers, in map order, then those it improves, the largest gain over the default first."""
+    labels, rows = found["searches"], {(r["layer"], r["map"]): r for r in found["per_map"]}
+    plain = [found["finer"][label]["precursor"] for label in labels[1:]]
+    recovered = {name for f in plain for name in f["recovers"]}
+    improved = {name for f in plain for name in f["improves"]} - recovered
+
+    def gain(row):
+        return max(row[f"{label} best_loss"] for label in labels[1:]) / row[f"{labels[0]} best_loss"]
+
+    first = [key for key, row in rows.items() if map_name(row) in recovered]
+    return first + sorted((key for key, row in rows.items() if map_name(row) in improved),
+                          key=lambda key: -gain(rows[key]))  # fmt: skip
+
+
 def _medians(rows, label, compared):
     """A search's median best loss per strategy compared, and its median best screen score where it screened."""
     columns = {STRATEGY_OF[s]: f"{label}{s} best_loss" for s in compared} | {"screen_best": f"{label} screen_best"}

@@ -138,13 +138,11 @@ MOST_MAPS_COMPARED = 24  # rows of `search_comparison`
 
 
 def search_comparison(found, images, path):
-    """The maps that a finer search recovers or improves (a `compare_searches` report and its best OIPs), up
-    to `MOST_MAPS_COMPARED` of them: a row per map, the best precursor OIP of each search side by side with its
-    loss."""
+    """The maps where a finer search matters (a `compare_searches` report and its best OIPs), up to
+    `MOST_MAPS_COMPARED` of them, those it recovers first, then those it improves most: a row per map, the
+    best precursor OIP of each search side by side with its loss."""
     labels, rows = found["searches"], {(r["layer"], r["map"]): r for r in found["per_map"]}
-    plain = [f["precursor"] for f in found["finer"].values()]
-    chosen = {name for f in plain for name in f["recovers"] + f["improves"]}
-    keys = [key for key, row in rows.items() if experiments.map_name(row) in chosen][:MOST_MAPS_COMPARED]
+    keys = experiments.maps_that_matter(found)[:MOST_MAPS_COMPARED]
     if not keys:
         keys = list(rows)[:1]
     fig = Figure(figsize=(1.6 * len(labels) + 0.6, 1.5 * len(keys) + 0.6), layout="constrained")
@@ -159,7 +157,8 @@ def search_comparison(found, images, path):
             ax.set_yticks([])
     for label, ax in zip(labels, axes[0]):
         ax.set_title(f"{label}\n{ax.get_title()}", fontsize=7)
-    fig.suptitle("best precursor OIP per search (map: loss):\nthe maps a finer search recovers or improves", fontsize=9)
+    fig.suptitle("best precursor OIP per search (map: loss):\nthe maps a finer search recovers, then those it "
+                 "improves most", fontsize=9)  # fmt: skip
     _save(fig, path)
 
 
