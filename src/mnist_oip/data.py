@@ -59,7 +59,7 @@ def load_keras(path=None):
             f"dataset.path: no file {path} (expected an mnist.npz with x_train, y_train, x_test, y_test)"
         )
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with storage.NUMPY_READ_LOCK, np.load(path, allow_pickle=False) as npz:
             missing = set(IDX_FILES) - set(npz.files)
             if missing:
                 raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")

@@ -17,6 +17,10 @@ LOGGER.setLevel(logging.INFO)
 LOGGER.propagate = False
 _UMASK = os.umask(0)  # read once, at import, before any job thread runs: umask cannot be read without setting it
 os.umask(_UMASK)
+# NumPy reads each array's header with ast.literal_eval, and CPython 3.11's AST builder keeps its recursion
+# depth per interpreter: two job threads parsing at once can fail with "AST constructor recursion depth
+# mismatch" (python/cpython#106905). Every NumPy file read here takes this lock.
+NUMPY_READ_LOCK = threading.Lock()
 
 
 class StorageError(ValueError):
@@ -72,11 +76,12 @@ def save_npz(path, **arrays):
 def load_npz(path, required=()):
     """An .npz written by `save_npz`, as a dict; pickled objects refused, missing `required` arrays named."""
     try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise StorageError(f"{path}: a single array, not an .npz archive")
-        with data:
-            arrays = {key: data[key] for key in data.files}
+        with NUMPY_READ_LOCK:
+            data = np.load(path, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise StorageError(f"{path}: a single array, not an .npz archive")
+            with data:
+                arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         if isinstance(err, StorageError):
             raise
@@ -95,7 +100,8 @@ def npz_problem(err):
 def load_npy(path, mmap_mode=None):
     """One array written by `np.save`, pickle-free, or a named error."""
     try:
-        array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        with NUMPY_READ_LOCK:
+            array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
         raise StorageError(f"{path}: cannot be read as an .npy array ({err})") from err
     if not isinstance(array, np.ndarray):
