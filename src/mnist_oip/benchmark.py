@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import ascent, jobs, model, paths, patterns, precursor, selection, settings, storage
+from . import ascent, image_conv, jobs, model, paths, patterns, precursor, selection, settings, storage
 from .results import Scoring, Screen, StartResult
 from .strategies import PRECURSOR
 
@@ -40,9 +40,9 @@ def conv_flops(chain, shape=None):
         if isinstance(layer, keras.Model):  # a nested model, like the naive reference's body
             total += conv_flops(layer, shape)
         output = layer.compute_output_shape(shape)
-        if isinstance(layer, keras.layers.Conv2D | model.ImageConv):
+        if isinstance(layer, keras.layers.Conv2D | image_conv.ImageConv):
             _, height, width, _ = output
-            kernel = layer.kernel_values if isinstance(layer, model.ImageConv) else layer.kernel
+            kernel = layer.kernel_values if isinstance(layer, image_conv.ImageConv) else layer.kernel
             total += 2 * height * width * int(np.prod(kernel.shape))
         shape = output
     return total
