@@ -78,6 +78,11 @@ def test_keras_npz_round_trip_and_wrong_shapes(tmp_path, small_mnist):
         data.load("keras", str(partial))
     with pytest.raises(data.DatasetError, match="no file"):
         data.load("keras", str(tmp_path / "absent.npz"))
+    single = tmp_path / "single.npz"
+    with open(single, "wb") as f:  # one array saved by np.save under an .npz name
+        np.save(f, small_mnist["x_train"])
+    with pytest.raises(data.DatasetError, match=r"single.npz: a single array, not an .npz archive"):
+        data.load("keras", str(single))
 
 
 def test_embedded_split_is_stratified_and_seeded():

@@ -59,16 +59,15 @@ def load_keras(path=None):
             f"dataset.path: no file {path} (expected an mnist.npz with x_train, y_train, x_test, y_test)"
         )
     try:
-        with storage.NUMPY_READ_LOCK, np.load(path, allow_pickle=False) as npz:
-            missing = set(IDX_FILES) - set(npz.files)
-            if missing:
-                raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")
-            arrays = [npz[key] for key in IDX_FILES]
+        npz = storage.read_npz(path)
+    except storage.StorageError as err:
+        raise DatasetError(str(err)) from err
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        if isinstance(err, DatasetError):
-            raise
         raise DatasetError(f"{path}: not a readable .npz file ({storage.npz_problem(err)})") from err
-    return _checked(*arrays, str(path))
+    missing = set(IDX_FILES) - set(npz)
+    if missing:
+        raise DatasetError(f"{path}: missing arrays {sorted(missing)}; an mnist.npz holds {sorted(IDX_FILES)}")
+    return _checked(*(npz[key] for key in IDX_FILES), str(path))
 
 
 def load_idx(folder):

@@ -20,7 +20,7 @@ os.umask(_UMASK)
 # NumPy reads each array's header with ast.literal_eval, and CPython 3.11's AST builder keeps its recursion
 # depth per interpreter: two job threads parsing at once can fail with "AST constructor recursion depth
 # mismatch" (python/cpython#106905). Every NumPy file read here takes this lock.
-NUMPY_READ_LOCK = threading.Lock()
+_NUMPY_READ_LOCK = threading.Lock()
 
 
 class StorageError(ValueError):
@@ -73,15 +73,21 @@ def save_npz(path, **arrays):
         np.savez(tmp, **arrays)
 
 
+def read_npz(path):
+    """Every array of the .npz archive at `path`, as a dict, pickled objects refused; a single array is a
+    StorageError, an unreadable file NumPy's or zipfile's own error (`load_npz` names them all)."""
+    with _NUMPY_READ_LOCK:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise StorageError(f"{path}: a single array, not an .npz archive")
+        with data:
+            return {key: data[key] for key in data.files}
+
+
 def load_npz(path, required=()):
     """An .npz written by `save_npz`, as a dict; pickled objects refused, missing `required` arrays named."""
     try:
-        with NUMPY_READ_LOCK:
-            data = np.load(path, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise StorageError(f"{path}: a single array, not an .npz archive")
-            with data:
-                arrays = {key: data[key] for key in data.files}
+        arrays = read_npz(path)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         if isinstance(err, StorageError):
             raise
@@ -100,7 +106,7 @@ def npz_problem(err):
 def load_npy(path, mmap_mode=None):
     """One array written by `np.save`, pickle-free, or a named error."""
     try:
-        with NUMPY_READ_LOCK:
+        with _NUMPY_READ_LOCK:
             array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
         raise StorageError(f"{path}: cannot be read as an .npy array ({err})") from err
