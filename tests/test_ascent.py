@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_oip import ascent, blog_cnn, model, patterns
+from mnist_oip import ascent, blog_cnn, map_units, patterns
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_warm_start_moves_a_map_that_random_starts_leave_at_zero(cnn):
     images = patterns.random_starts(6, [28, 14, 7, 4], seed=5)
     layer = ascent.LayerAscent(cnn, "conv3", 0.1)
     plain, warm = layer.map(9), layer.map(9, pre_activation=True)
-    features = model.layer_body(cnn, "conv3")(images)
+    features = map_units.layer_body(cnn, "conv3")(images)
     spatial_max = keras.ops.convert_to_numpy(layer.unit.output(features, warm.kernel, warm.bias, True)).max()
     highest = warm.losses(images).max()
     # Lower the bias until no position of any start is active, but within reach of 100 steps of 0.1.
@@ -131,7 +131,7 @@ def test_a_raw_pixel_model_climbs_in_its_own_input_range():
     from mnist_oip import settings
 
     cnn, held_out = raw_pixel_cnn()
-    digits = model.map_activations(cnn, "c2")(held_out)
+    digits = map_units.map_activations(cnn, "c2")(held_out)
     index = int(np.argmax(digits.max(axis=0)))
     best_digit = digits[:, index].max()
     scale = settings.InputScale((float(held_out.mean()),), (float(held_out.std()),), "from the held-out digits")

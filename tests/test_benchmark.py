@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import MAPS, TINY
 
-from mnist_oip import ascent, benchmark, blog_cnn, model, patterns, selection, settings, storage
+from mnist_oip import ascent, benchmark, blog_cnn, map_units, model, patterns, selection, settings, storage
 
 
 def test_flop_count_follows_the_cropped_shapes():
@@ -16,7 +16,7 @@ def test_flop_count_follows_the_cropped_shapes():
     # By hand: conv3's 3x3 outputs see 26x26 input pixels, so conv1 outputs 24x24x32 from 1 channel and
     # conv2 10x10x64 from 32; the map is one 3x3 filter over 64 channels; 2 FLOPs per multiply-add.
     body = 2 * (24 * 24 * 32 * 9 * 1 + 10 * 10 * 64 * 9 * 32)
-    assert benchmark.conv_flops(model.layer_body(cnn, "conv3")) == body
+    assert benchmark.conv_flops(map_units.layer_body(cnn, "conv3")) == body
     assert benchmark.map_flops(ascent.LayerAscent(cnn, "conv3", 0.01)) == 2 * 3 * 3 * 9 * 64
     # the naive reference: the whole 28x28 input, every channel of conv3
     naive = 2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 3 * 3 * 128 * 9 * 64)

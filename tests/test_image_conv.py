@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from helpers import value_and_gradient
 
-from mnist_oip import blog_cnn, image_conv, model
+from mnist_oip import blog_cnn, image_conv, map_units
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -42,6 +42,6 @@ def test_only_a_plain_stride_1_valid_conv_becomes_an_image_conv():
     for other in (keras.layers.Conv2D(4, 3, strides=2), keras.layers.Conv2D(4, 3, padding="same"),
                   keras.layers.Conv2D(4, 3, dilation_rate=2), keras.layers.DepthwiseConv2D(3)):  # fmt: skip
         assert not image_conv.ImageConv.fits(other)
-    body = model.layer_body(blog_cnn.build_cnn(), "conv3")
+    body = map_units.layer_body(blog_cnn.build_cnn(), "conv3")
     first = body.layers[1]
     assert isinstance(first, image_conv.ImageConv) and first.reads == (26, 26)  # conv3 sees the top-left 26x26 pixels

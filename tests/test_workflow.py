@@ -498,7 +498,7 @@ def test_an_own_model_whose_layer_is_not_a_convolution_stops_before_any_job(tmp_
 
 
 def test_a_residual_blocks_layers_end_to_end(tmp_path):
-    from test_model import residual_model
+    from test_map_units import residual_model
 
     cnn = residual_model()
     cnn.save(tmp_path / "residual.keras")

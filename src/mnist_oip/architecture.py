@@ -3,8 +3,8 @@ it can explain, with their numbers of maps. From the config's blog CNN, or read 
 `config.json` (a zip member), so planning a run needs no framework.
 
 A layer's maps are the channels of its output where that output is an image: a Conv2D's (climbed through its
-kernel, `model.MapUnit`), and those of the other convolutions, of merges such as a residual block's Add, of
-activation layers and of BatchNormalization (`model.ChannelUnit`).
+kernel, `map_units.MapUnit`), and those of the other convolutions, of merges such as a residual block's Add, of
+activation layers and of BatchNormalization (`map_units.ChannelUnit`).
 """
 
 import dataclasses

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import scipy.fft
 
-from . import model
+from . import map_units
 
 
 class AscentError(RuntimeError):
@@ -170,21 +170,21 @@ class LayerAscent:
     def __init__(self, cnn, layer_name, step_size, precision="float32", scale=None, style=PLAIN):
         self.layer, self.style = layer_name, style
         self.input_shape = tuple(cnn.input_shape[1:])
-        self.unit = model.map_unit(cnn, layer_name)
+        self.unit = map_units.map_unit(cnn, layer_name)
         self.transforms = Transforms(style, self.input_shape) if style.transforms else None
         backend = keras.backend.backend()
         if backend not in _BACKENDS:
             raise NotImplementedError(f"no ascent step for the Keras backend {backend!r}; use tensorflow or jax")
         features_of, loop, screen = _BACKENDS[backend]
-        body = model.layer_body(cnn, layer_name, precision, scale)
+        body = map_units.layer_body(cnn, layer_name, precision, scale)
         features = features_of(body)
         parts = _objective(features, self.unit, style, self.input_shape)
         self._run, self._losses, self._run_function = loop(*parts, float(step_size))
         self._screen = screen(features, self.unit, self.input_shape)
         # TensorFlow crashed (a segmentation fault) when jobs in two threads traced functions through the model's
         # own graph (a residual block, say) at once: there, one call at a time.
-        graph = backend == "tensorflow" and model.runs_the_models_graph(body)
-        self.one_at_a_time = model.graph_lock(cnn) if graph else contextlib.nullcontext()
+        graph = backend == "tensorflow" and map_units.runs_the_models_graph(body)
+        self.one_at_a_time = map_units.graph_lock(cnn) if graph else contextlib.nullcontext()
 
     @property
     def maps(self):

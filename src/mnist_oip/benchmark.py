@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import ascent, image_conv, jobs, model, paths, patterns, precursor, selection, settings, storage
+from . import ascent, image_conv, jobs, map_units, model, paths, patterns, precursor, selection, settings, storage
 from .results import Scoring, Screen, StartResult
 from .strategies import PRECURSOR
 
@@ -313,7 +313,7 @@ def main(argv=None):
     project = ascent.LayerAscent(cnn, layer, step_size)
     flops = {  # forward and input gradient: twice the forward's convolutions, the map's filter alone at the end
         "naive": 2 * conv_flops(naive_map_model(cnn, layer, args.maps[0])),
-        "float32": 2 * (conv_flops(model.layer_body(cnn, layer)) + map_flops(project)),
+        "float32": 2 * (conv_flops(map_units.layer_body(cnn, layer)) + map_flops(project)),
     }
     flops["bfloat16"] = flops["float32"]
     for name, times in seconds.items():

@@ -159,11 +159,11 @@ def find_examples(*, cnn, layer, examples, out_examples, arrays=None, info=None,
     """The held-out images that drive each map of `layer` most, and its class profile, from one forward
     pass over the held-out images (`held_out_images`)."""
     from . import examples as dataset_examples
-    from . import model
+    from . import map_units
 
     with _cache_lock:  # it builds on the shared model, as the ascents do
         network = _loaded_model(cnn)[3]
-        activations_of = model.map_activations(network, layer)
+        activations_of = map_units.map_activations(network, layer)
     images, labels = held_out_images(network, arrays, info, held_out)
     began = time.perf_counter()
     activations = activations_of(images)
@@ -387,14 +387,14 @@ def measure_oips(
 def lower_layers(cnn_path, layer):
     """Functions images -> (images, channels), the mean activation of each map of each layer whose maps can be
     explained below `layer` in the saved model, built once per process and device under the cache lock."""
-    from . import model
+    from . import map_units, model
 
     with _cache_lock:
         path, device, mtime, network = _loaded_model(cnn_path)
         key = (path, device, mtime, "below", layer)
         if key not in _ascents:
             names = model.map_layers(network)
-            _ascents[key] = [model.map_activations(network, name) for name in names[: names.index(layer)]]
+            _ascents[key] = [map_units.map_activations(network, name) for name in names[: names.index(layer)]]
         return _ascents[key]
 
 
