@@ -97,7 +97,11 @@ def test_colour_images_are_shown_in_colour():
     image[..., 0] = 1.0
     assert figures.display(image).shape == (4, 4, 3)
     assert figures.display(image[..., :1]).shape == (4, 4)
-    assert figures.mosaic([image, image]).shape == (4, 10, 3)
+    side_by_side = figures.mosaic([image, image * 0.5])
+    assert side_by_side.ndim == 3, "colour kept"
+    np.testing.assert_array_equal(side_by_side[:, :4], figures.display(image))
+    np.testing.assert_array_equal(side_by_side[:, -4:], figures.display(image * 0.5))
+    assert (side_by_side[:, 4:-4] == 1).all() and side_by_side.shape[1] > 8, "white between them"
 
 
 def test_display_scales_to_the_unit_range_and_flat_images_to_zero():
@@ -141,7 +145,8 @@ def test_a_map_figure_of_wide_images_shows_every_image_with_its_own_caption():
 
 def test_a_gallery_of_two_maps_is_as_wide_as_two_maps(tmp_path):
     image = np.random.default_rng(1).normal(size=(28, 28, 1))
-    figures.gallery("conv3", [BestOip(0, image, 2.5, True, 3, 0.9), BestOip(5, image, 1.0, True, 1, 0.5)],
-                    tmp_path / "two.png", contrast=False, columns=16)  # fmt: skip
-    picture = matplotlib.image.imread(tmp_path / "two.png")
-    assert picture.shape[1] < 700, "two thumbnails and the title, not a row of sixteen (1,400 px)"
+    two = [BestOip(0, image, 2.5, True, 3, 0.9), BestOip(5, image, 1.0, True, 1, 0.5)]
+    for columns in (16, 2):
+        figures.gallery("conv3", two, tmp_path / f"{columns}.png", contrast=False, columns=columns)
+    wide, narrow = (matplotlib.image.imread(tmp_path / f"{columns}.png") for columns in (16, 2))
+    assert wide.shape == narrow.shape, "two thumbnails, not a row of sixteen"

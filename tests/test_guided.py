@@ -5,6 +5,7 @@ import dataclasses
 import keras
 import numpy as np
 import pytest
+from helpers import Counted
 
 from mnist_oip import ascent, blog_cnn, guided, patterns, precursor, settings
 
@@ -78,10 +79,12 @@ def test_neighbours_are_every_one_cell_change():
 def test_scoring_takes_the_searchs_patterns_through_halvings_later_rounds(layer, searched, tmp_path):
     climb = layer.map(5)
     candidates = patterns.grey_of(searched.digits[5], 3, LEVELS)
-    done = precursor.score_patterns(climb, SETTINGS, 16, tmp_path / "s.npy", searched.survivors(5), candidates)
+    counted = Counted(climb)
+    done = precursor.score_patterns(counted, SETTINGS, 16, tmp_path / "s.npy", searched.survivors(5), candidates)
     scores = np.load(tmp_path / "s.npy")
     assert scores.shape == (50,) and np.isfinite(scores).sum() == 25  # half of the 50 go on to the 6 steps
     survivors = np.flatnonzero(np.isfinite(scores))
     direct = climb.run(patterns.upscale(candidates[survivors]), 6)[2]
     np.testing.assert_allclose(scores[survivors], direct, rtol=1e-4, atol=1e-6)
-    assert done.image_steps == 50 * 2 + 25 * (6 - 2) and done.strategy == "guided"
+    # 50 patterns 2 steps, 25 of them 4 more.
+    assert done.image_steps == counted.image_steps == 200 and done.strategy == "guided"

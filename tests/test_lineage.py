@@ -3,6 +3,7 @@ framework and threads, the content of the files read from outside the results, a
 when the results of a layer were made otherwise from map to map."""
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -70,9 +71,21 @@ def test_what_a_job_is_made_by(tmp_path):
     assert list(scoring["inputs"]) == [str(data)] and "inputs" not in lineage.of_job(
         "plot_map", model_files=[str(data)]
     )
-    assert lineage.framework().startswith(os.environ["KERAS_BACKEND"]) and lineage.framework().endswith(
-        backend.platform()
-    )
+    # Named as the framework itself reports its version and where it computes.
+    import keras
+
+    name = keras.backend.backend()
+    if name == "tensorflow":
+        import tensorflow as framework
+
+        on_gpu = bool(framework.config.list_physical_devices("GPU"))
+    else:
+        import jax as framework
+
+        on_gpu = framework.default_backend() == "gpu"
+    parts = lineage.framework().split(", ")
+    assert parts[0].startswith(name) and parts[0].endswith(f" {framework.__version__}")
+    assert f"keras {keras.__version__}" in parts and parts[-1] == ("gpu" if on_gpu else "cpu")
 
 
 def test_results_made_otherwise_are_named_by_what_differs():
@@ -124,10 +137,18 @@ def test_a_code_edit_reruns_the_jobs_that_run_it_and_a_summary_says_when_maps_mi
     assert f"{', '.join(map(str, MAPS))}; " in summary.split("conv3 random OIPs made with different code: ")[1]
 
 
+OTHER_BACKEND = "jax" if os.environ["KERAS_BACKEND"] == "tensorflow" else "tensorflow"  # not the suite's
+
+
 @pytest.mark.parametrize(
     "change",
     [
-        {"env": {"KERAS_BACKEND": "jax"}},
+        pytest.param(
+            {"env": {"KERAS_BACKEND": OTHER_BACKEND}},
+            marks=pytest.mark.skipif(
+                not importlib.util.find_spec(OTHER_BACKEND), reason=f"{OTHER_BACKEND} is not installed"
+            ),
+        ),
         pytest.param(
             {"prefix": ["taskset", "-c", "0"]},
             marks=pytest.mark.skipif(

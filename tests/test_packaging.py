@@ -1,6 +1,7 @@
 """`mnist-oip` from a normal install of the wheel, away from the source checkout: the default config and
 the schema come with the package."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -31,12 +32,15 @@ def installed(tmp_path_factory):
     return target
 
 
+AWAY_FROM_HOME = {key: os.environ[key] for key in ("KERAS_HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")}
+
+
 def run_installed(target, cwd, *args):
     """The installed package first on the path (before the checkout's editable install), run elsewhere."""
     code = "import sys, mnist_oip; assert 'site' in mnist_oip.__file__, mnist_oip.__file__; " \
            "from mnist_oip.cli import main; sys.argv[0] = 'mnist-oip'; main()"  # fmt: skip
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, check=False, timeout=300)  # fmt: skip
+                          env=dict(AWAY_FROM_HOME, PYTHONPATH=str(target), PATH="/usr/bin:/bin"), check=False, timeout=300)  # fmt: skip
 
 
 def test_the_wheel_ships_config_and_schema_and_runs_a_stage(installed, tmp_path):

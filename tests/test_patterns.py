@@ -1,3 +1,4 @@
+import importlib.util
 import itertools
 import os
 import subprocess
@@ -12,10 +13,11 @@ from mnist_oip import patterns
 LEVELS = [0.2, 0.5, 0.8]
 
 
-@pytest.mark.parametrize("grid, levels", [(1, LEVELS), (2, [0.1, 0.9]), (3, LEVELS), (2, [0.0, 0.3, 0.6, 1.0])])
-def test_enumeration_covers_every_assignment_once(grid, levels):
-    count = patterns.pattern_count(grid, levels)
-    assert count == len(levels) ** (grid * grid)
+@pytest.mark.parametrize(
+    "grid, levels, count", [(1, LEVELS, 3), (2, [0.1, 0.9], 16), (3, LEVELS, 19683), (2, [0.0, 0.3, 0.6, 1.0], 256)]
+)
+def test_enumeration_covers_every_assignment_once(grid, levels, count):
+    assert patterns.pattern_count(grid, levels) == count
     coarse = patterns.coarse_patterns(np.arange(count), grid, levels)
     assert coarse.shape == (count, grid, grid)
     assert set(np.unique(coarse)) <= set(np.float32(levels))
@@ -69,8 +71,8 @@ print(float(np.abs(np.asarray(patterns.upscale(coarse))).max()))
 def test_a_flat_pattern_is_zeros_on_every_backend(backend):
     # JAX's standard deviation of a constant image is up to 6e-6, not 0: the pattern's cells decide.
     env = os.environ | {"KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
-    if backend == "tensorflow" and os.environ["KERAS_BACKEND"] != "tensorflow":
-        pytest.skip("TensorFlow is not installed here")
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed here")
     done = subprocess.run([sys.executable, "-c", FLAT], capture_output=True, text=True, env=env, check=False,
                           timeout=300)  # fmt: skip
     assert done.returncode == 0 and done.stdout.strip() == "0.0", done.stderr[-2000:]

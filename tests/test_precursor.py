@@ -6,6 +6,7 @@ import dataclasses
 import keras
 import numpy as np
 import pytest
+from helpers import Counted
 
 from mnist_oip import ascent, blog_cnn, patterns, precursor, selection, settings
 
@@ -52,10 +53,11 @@ def test_exhaustive_scores_every_pattern_like_a_direct_ascent(climb, all_pattern
 def test_halving_takes_the_survivors_on_to_the_full_steps(climb, all_patterns, tmp_path):
     halving = dataclasses.replace(SETTINGS, strategy="halving")
     assert precursor.rounds(81, halving) == [(81, 1), (21, 2), (6, 6)]
-    assert precursor.image_steps(81, halving) == 81 * 1 + 21 * (2 - 1) + 6 * (6 - 2)
     precursor.score_patterns(climb, SETTINGS, 20, tmp_path / "full.npy")
-    done = precursor.score_patterns(climb, halving, 20, tmp_path / "halving.npy")
-    assert done.image_steps == 81 + 21 + 24
+    counted = Counted(climb)
+    done = precursor.score_patterns(counted, halving, 20, tmp_path / "halving.npy")
+    # Each round goes on from the last one's images: 81 patterns 1 step, 21 of them 1 more, 6 of those 4 more.
+    assert done.image_steps == counted.image_steps == precursor.image_steps(81, halving) == 126
     full, halved = np.load(tmp_path / "full.npy"), np.load(tmp_path / "halving.npy")
     finalists = np.flatnonzero(np.isfinite(halved))
     assert len(finalists) == 6
@@ -69,8 +71,10 @@ def test_halving_takes_the_survivors_on_to_the_full_steps(climb, all_patterns, t
 
 def test_a_round_with_fewer_steps_than_the_last_starts_again_from_the_patterns(climb, all_patterns, tmp_path):
     backwards = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(4, 2), halving_keep=0.5, steps=3)
-    assert precursor.image_steps(81, backwards) == 81 * 4 + 41 * 2 + 21 * (3 - 2)
-    precursor.score_patterns(climb, backwards, 20, tmp_path / "scores.npy")
+    counted = Counted(climb)
+    done = precursor.score_patterns(counted, backwards, 20, tmp_path / "scores.npy")
+    # 81 patterns 4 steps; 41 of them again from the patterns, 2 steps; 21 of those 1 step more.
+    assert done.image_steps == counted.image_steps == precursor.image_steps(81, backwards) == 427
     scores = np.load(tmp_path / "scores.npy")
     finalists = np.flatnonzero(np.isfinite(scores))
     np.testing.assert_allclose(scores[finalists], climb.run(all_patterns, 3)[2][finalists], rtol=1e-5, atol=1e-6)

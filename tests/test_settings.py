@@ -314,8 +314,8 @@ def test_the_robust_section_is_a_style_and_its_switch_reruns_nothing():
 
 
 def test_params_read_only_what_the_data_source_reads():
-    embedded = settings.load(DEFAULT).dataset
-    assert embedded.params() == {"source": "embedded", "test_fraction": 0.2, "seed": 42}
+    embedded = dataclasses.replace(settings.load(DEFAULT).dataset, test_fraction=0.3, seed=7, path="unread.npz")
+    assert embedded.params() == {"source": "embedded", "test_fraction": 0.3, "seed": 7}, "the file is not read"
     keras_data = dataclasses.replace(embedded, source="keras", path="./data/../mnist.npz", test_fraction=0.5)
     assert keras_data.params() == {"source": "keras", "path": "mnist.npz"}, "one spelling, no embedded-only keys"
 

@@ -1,6 +1,8 @@
 """The tiny workflow through profiles/slurm on a real single-node Slurm cluster started on this machine.
 
-Needs root and Debian's slurm-wlm and munge (`.ci/run` installs them); skips with the reason otherwise.
+It writes /etc/slurm and starts Slurm and munge daemons, so it runs only where $MNIST_OIP_TEST_CLUSTER is 1
+(`.ci/run` sets it, on the machine it sets up), as root with Debian's slurm-wlm and munge (`.ci/run`
+installs them); it skips with the reason otherwise.
 The cluster defines one `gpu` GRES, so the profile's gpu=1 jobs are scheduled by Slurm one at a time.
 """
 
@@ -20,6 +22,7 @@ from mnist_oip import jobs
 
 CONF = Path("/etc/slurm")  # srun inside the jobs reads slurm.conf from here
 MARK = "# single-node test cluster written by mnist-oip's tests"
+OPT_IN = "MNIST_OIP_TEST_CLUSTER"
 
 SLURM_CONF = """{mark}
 ClusterName=mnistoip
@@ -50,6 +53,8 @@ PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 
 def _why_not():
     """Why a test cluster cannot be started here, or None."""
+    if os.environ.get(OPT_IN) != "1":
+        return f"starting a test Slurm cluster writes {CONF} and starts daemons: set {OPT_IN}=1 to allow it"
     if os.geteuid() != 0:
         return "starting Slurm daemons needs root"
     missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if not shutil.which(b)]

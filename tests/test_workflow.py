@@ -369,7 +369,7 @@ def test_the_branches_the_experiments_take_run_end_to_end(tmp_path, edit, strate
         warm_steps = edited_config(tmp_path, {"oip": {"warm_start": "none", "warm_steps": 7}})
         assert plan(tmp_path, configs=(warm_steps,)) == {}, "without the warm start nothing reads its steps"
     if "precursor" in edit:
-        assert scoring.strategy == "halving" and scoring.image_steps == 15 * 1 + 8 * (3 - 1)
+        assert scoring.strategy == "halving" and scoring.image_steps == 31  # 15 patterns 1 step, 8 of them 2 more
         scores = np.load(tmp_path / f"results/maps/conv3/{MAPS[0]}/scores.npy")
         assert np.isfinite(scores).sum() == 8 and "precursor scoring: halving" in summary
 
