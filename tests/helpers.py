@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_oip import storage
+from mnist_oip import paths, storage
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests/tiny_config.yaml"
@@ -52,15 +52,32 @@ def edited_config(workdir, edit):
     return path
 
 
+def results_of(workdir):
+    """The files of the results folder of a run of the workflow in `workdir`."""
+    return paths.Results(workdir / paths.RESULTS)
+
+
+def files_of(workdirs, template, **wildcards):
+    """A template's file in the results of each run in `workdirs`."""
+    return [results_of(workdir)(template, **wildcards) for workdir in workdirs]
+
+
+# The scores, seeds and OIPs of a map, as (template, start kind): what two runs alike agree on.
+MAP_ARRAYS = ((paths.SCORES, None), (paths.SEEDS, None), (paths.START_RESULT, "random"),
+              (paths.START_RESULT, "precursor"))  # fmt: skip
+
+
 def assert_same_results(run, other):
     """Two runs of the tiny workflow gave the same scores, seeds and OIPs for every map."""
     for index in MAPS:
-        folder = f"results/maps/conv3/{index}"
-        np.testing.assert_array_equal(np.load(run / folder / "scores.npy"), np.load(other / folder / "scores.npy"))
-        for name in ("seeds.npz", "random.npz", "precursor.npz"):
-            a, b = storage.load_npz(run / folder / name), storage.load_npz(other / folder / name)
+        scores, *archives = (files_of((run, other), template, layer="conv3", map=index, start=start)
+                             for template, start in MAP_ARRAYS)  # fmt: skip
+        np.testing.assert_array_equal(*(np.load(path) for path in scores))
+        for a, b in archives:
+            name = a.relative_to(run)
+            a, b = storage.load_npz(a), storage.load_npz(b)
             for key in a:
-                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{folder}/{name}:{key}")
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}:{key}")
 
 
 def value_and_gradient(forward, total, x):

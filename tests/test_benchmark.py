@@ -6,9 +6,9 @@ import shutil
 import keras
 import numpy as np
 import pytest
-from helpers import MAPS, TINY
+from helpers import MAPS, TINY, results_of
 
-from mnist_oip import ascent, benchmark, blog_cnn, map_units, model, patterns, selection, settings, storage
+from mnist_oip import ascent, benchmark, blog_cnn, map_units, model, paths, patterns, selection, settings, storage
 
 
 def test_flop_count_follows_the_cropped_shapes():
@@ -30,9 +30,9 @@ def test_max_overlap_counts_jobs_open_at_once():
 
 def test_benchmark_times_the_precursor_and_reads_the_run(tiny_run, tmp_path):
     out = tmp_path / "benchmark.json"
-    results = tiny_run / "results"
-    benchmark.main(["--config", str(TINY), "--model", str(results / "model/cnn.keras"), "--maps", "3",
-                    "--workflow", str(results), "--out", str(out)])  # fmt: skip
+    results = results_of(tiny_run)
+    benchmark.main(["--config", str(TINY), "--model", str(results(paths.CNN)), "--maps", "3",
+                    "--workflow", str(results.folder), "--out", str(out)])  # fmt: skip
     figures = storage.load_json(out)
     precursor = settings.load(settings.read_config(TINY)).precursor
     assert figures["patterns"] == patterns.distinct_count(precursor.grid, precursor.levels) < precursor.count
@@ -40,7 +40,7 @@ def test_benchmark_times_the_precursor_and_reads_the_run(tiny_run, tmp_path):
     assert f"Keras backend {keras.backend.backend()}" in figures["device"]
     for name in ("naive", "float32", "bfloat16"):
         assert figures[name]["seconds_per_map"] > 0
-    cnn = model.load_model(results / "model/cnn.keras")
+    cnn = model.load_model(results(paths.CNN))
     found = {}
     for precision in ("float32", "bfloat16"):
         scoring = dataclasses.replace(precursor, strategy="exhaustive", precision=precision)
@@ -60,7 +60,7 @@ def test_benchmark_times_the_precursor_and_reads_the_run(tiny_run, tmp_path):
     for rule in ("score_precursor", "optimize_oips", "measure_oips"):  # each job's seconds as Snakemake timed it
         timed = [
             float(tsv.read_text().splitlines()[1].split("\t")[0])
-            for tsv in (results / "benchmarks" / rule).rglob("*.tsv")
+            for tsv in (results(paths.BENCHMARKS) / rule).rglob("*.tsv")
         ]
         assert len(timed) == workflow[rule]["jobs"] and workflow[rule]["job_seconds_sum"] == pytest.approx(sum(timed))
         assert workflow[rule]["share_of_job_seconds"] > 0
@@ -76,7 +76,7 @@ def test_gpu_rehearsal_runs_one_cnn_job_at_a_time(tmp_path):
     done = snakemake(tmp_path, configs=(edited_config(tmp_path, {"compute": {"gpu": True}}),), cores=4)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "gpu=1" in done.stdout + done.stderr
-    workflow = benchmark.workflow_times(tmp_path / "results")
+    workflow = benchmark.workflow_times(tmp_path / paths.RESULTS)
     assert workflow["cnn_jobs_at_once_max"] == 1
     assert workflow["wall_over_cnn_compute"] > 1
 
@@ -84,18 +84,18 @@ def test_gpu_rehearsal_runs_one_cnn_job_at_a_time(tmp_path):
 def test_explanations_time_each_added_step_against_the_run(tiny_run, tmp_path):
     out = tmp_path / "explanations.json"
     benchmark.main(
-        ["--config", str(TINY), "--explanations", "--workflow", str(tiny_run / "results"), "--out", str(out)]
+        ["--config", str(TINY), "--explanations", "--workflow", str(tiny_run / paths.RESULTS), "--out", str(out)]
     )
     figures = storage.load_json(out)
     steps = ("find_examples", "read_oip_classes", "examples_in_map_figures", "class_profile_heat_maps")
     assert set(figures["seconds"]) == set(steps) and figures["seconds"]["find_examples"] > 0
-    intervals = [storage.job_interval(log) for log in (tiny_run / "results/logs").rglob("*.log")]
+    intervals = [storage.job_interval(log) for log in results_of(tiny_run)(paths.LOGS).rglob("*.log")]
     wall = max(end for _, end in intervals) - min(start for start, _ in intervals)
     assert figures["run_wall_seconds"] == pytest.approx(wall), "the run's wall time, from its jobs' logs"
     assert 0 < figures["added_share_of_run"] < 1
     without = tmp_path / "without_examples"  # a run with no data set has no examples to time
-    shutil.copytree(tiny_run / "results", without)
-    for examples in without.rglob("examples.npz"):
+    shutil.copytree(tiny_run / paths.RESULTS, without)
+    for examples in without.glob(paths.EXAMPLES.format(layer="*")):
         examples.unlink()
     benchmark.main(["--config", str(TINY), "--explanations", "--workflow", str(without), "--out", str(out)])
     assert storage.load_json(out)["seconds"]["examples_in_map_figures"] == 0

@@ -4,7 +4,7 @@ workflow when it is read, with the rule's and the argument's names."""
 import pytest
 from helpers import copy_of_the_workflow, run_copy
 
-from mnist_oip import binding
+from mnist_oip import binding, paths
 
 
 def fit(*, cnn, layer, map_index, out_result, oip, made_by=None, seeds=None):
@@ -58,4 +58,4 @@ def test_a_rule_that_does_not_match_its_job_stops_the_workflow_when_it_is_read(t
     edited.write_text(edited.read_text().replace(old, new))
     done = run_copy(snakefile, tmp_path / "work", "--dry-run")
     assert done.returncode != 0 and all(line in done.stdout + done.stderr for line in said)
-    assert not (tmp_path / "work/results").exists(), "nothing was started"
+    assert not (tmp_path / "work" / paths.RESULTS).exists(), "nothing was started"

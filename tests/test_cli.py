@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from helpers import TINY, edited_config
 
-from mnist_oip import backend, blog_cnn, data, patterns, storage
+from mnist_oip import backend, blog_cnn, data, paths, patterns, storage
 from mnist_oip.results import Scoring, Screen, Seeds, StartResult, StrategyResult
 
 
@@ -155,11 +155,11 @@ def test_an_unsupported_backend_is_one_line():
 
 
 def write_map(results, index, seeds, best_loss, scoring_steps, seed_score=1.0, levels=(0.2, 0.8), cnn="c" * 64):
-    folder = results / "maps/conv3" / str(index)
+    files, where = paths.Results(results), {"layer": "conv3", "map": index, "start": "precursor"}
     n = len(seeds)
-    Seeds(np.array(seeds), np.full(n, seed_score), np.zeros((n, 3, 3))).save(folder / "seeds.npz")
+    Seeds(np.array(seeds), np.full(n, seed_score), np.zeros((n, 3, 3))).save(files(paths.SEEDS, **where))
     Scoring("exhaustive", 100, scoring_steps, 1.0, "activation", 3, list(levels), 10, made_by={"code": "s"}).save(
-        folder / "scoring.json"
+        files(paths.SCORING, **where)
     )
     losses = np.array([best_loss] + [0.0] * (n - 1), np.float32)
     images = np.zeros((n, 28, 28, 1), np.float32)
@@ -167,7 +167,7 @@ def write_map(results, index, seeds, best_loss, scoring_steps, seed_score=1.0, l
                          np.ones(n, np.float32), 1.0, scoring_steps + n * 10)  # fmt: skip
     made_by = {"code": "o", "cnn": cnn, "framework": "tensorflow"}
     StartResult("conv3", index, "precursor", 10, {"precursor": run}, made_by).save(
-        folder / "precursor.npz", folder / "precursor.json"
+        files(paths.START_RESULT, **where), files(paths.START_SUMMARY, **where)
     )
 
 
@@ -196,7 +196,7 @@ def test_compare_precursor_checks_a_search_against_the_enumerations_screen_and_l
         write_map(guided, index, [1, 2, 3, 4], other, 300)
     for folder, best, seconds in ((enumerated, [3.0, 2.0, 1.0], 40.0), (guided, [3.0, 1.5, 1.0], 2.0)):
         Screen("conv3", 100, np.zeros((3, 4), int), np.array(best, np.float32)[:, None].repeat(4, 1),
-               np.zeros(3, bool), seconds).save(folder / "maps/conv3/screen.npz")  # fmt: skip
+               np.zeros(3, bool), seconds).save(paths.Results(folder)(paths.SCREEN, layer="conv3"))  # fmt: skip
     done = cli("compare-precursor", enumerated, guided, "--out", tmp_path / "compare.json")
     assert done.returncode == 0, done.stderr[-2000:]
     report = storage.load_json(tmp_path / "compare.json")
@@ -224,7 +224,7 @@ def test_compare_precursor_refuses_runs_of_other_patterns(tmp_path):
     done = cli("compare-precursor", tmp_path / "a", tmp_path / "b")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert (
-        "maps/conv3/0 of" in done.stderr
+        f"{paths.MAP.format(layer='conv3', map=0)} of" in done.stderr
         and "were made with different patterns: 100 patterns, levels [0.2, 0.8] on a " in (done.stderr)
         and "levels [0.1, 0.9] on a 3x3 grid; compare runs of the same patterns\n" in done.stderr
     ), done.stderr
@@ -234,11 +234,12 @@ def test_compare_precursor_refuses_runs_of_other_patterns(tmp_path):
 def test_comparisons_refuse_runs_of_another_cnn_unless_told_to_compare_across_it(tmp_path):
     write_map(tmp_path / "a", 0, [1, 2], 1.0, 10)
     write_map(tmp_path / "b", 0, [1, 2], 2.0, 10, cnn="d" * 64)
+    first = paths.MAP.format(layer="conv3", map=0)
     for command in ("compare-precursor", "compare-searches"):
         done = cli(command, tmp_path / "a", tmp_path / "b")
         assert done.returncode != 0 and "Traceback" not in done.stderr
         assert (
-            f"{command}: maps/conv3/0 of {tmp_path / 'a'} and of {tmp_path / 'b'} were made with different cnn: "
+            f"{command}: {first} of {tmp_path / 'a'} and of {tmp_path / 'b'} were made with different cnn: "
             in (done.stderr)
             and "CNN file sha256 cccccccccccc and CNN file sha256 dddddddddddd" in done.stderr
         )
@@ -250,7 +251,7 @@ def test_comparisons_refuse_runs_of_another_cnn_unless_told_to_compare_across_it
 def test_a_damaged_or_foreign_result_is_named_with_its_file(tmp_path):
     write_map(tmp_path / "a", 0, [1, 2], 1.0, 10)
     write_map(tmp_path / "b", 0, [1, 2], 1.0, 10)
-    summary = tmp_path / "b/maps/conv3/0/precursor.json"
+    summary = paths.Results(tmp_path / "b")(paths.START_SUMMARY, layer="conv3", map=0, start="precursor")
     for text, said in (('{"layer": "conv3"', "cannot be read as JSON"), ("[1, 2]", "holds list"),
                        ('{"a": 1}', "not a StartResult record as this version writes it; missing layer")):  # fmt: skip
         summary.write_text(text)
@@ -328,7 +329,7 @@ def test_devices_names_the_backend_and_times_scoring_on_each_device():
 def test_score_prediction_and_compare_searches_read_a_finished_run(tiny_run, tmp_path):
     import json
 
-    results = tiny_run / "results"
+    results = tiny_run / paths.RESULTS
     done = cli("--config", TINY, "score-prediction", results, "--maps", 3, 7, "--sample", 5, "--out",
                tmp_path / "prediction.json")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from mnist_oip import ascent, blog_cnn, experiments, figures, patterns, settings, storage
+from mnist_oip import ascent, blog_cnn, experiments, figures, paths, patterns, settings, storage
 from mnist_oip.results import Scoring, Screen, StartResult, StrategyResult
 
 
 def write_precursor(results, index, best_loss, warm_loss, grid=3, levels=(0.2, 0.5, 0.8), layer="conv3"):
     """A map's precursor result; `warm_loss` None: a run without the warm start."""
-    folder = results / "maps" / layer / str(index)
+    files, where = paths.Results(results), {"layer": layer, "map": index, "start": "precursor"}
     count = len(levels) ** (grid * grid)
-    Scoring("halving", count, 100, 1.0, "activation", grid, list(levels)).save(folder / "scoring.json")
+    Scoring("halving", count, 100, 1.0, "activation", grid, list(levels)).save(files(paths.SCORING, **where))
     images = np.random.default_rng(index).normal(size=(2, 28, 28, 1)).astype(np.float32)
     runs = {}
     for name, loss in (("precursor", best_loss), ("precursor_warm", warm_loss)):
@@ -24,7 +24,9 @@ def write_precursor(results, index, best_loss, warm_loss, grid=3, levels=(0.2, 0
         losses = np.array([loss / 2, loss], np.float32)
         runs[name] = StrategyResult(name, images, images * loss, np.zeros((1, 2)), np.zeros((0, 2)), losses,
                                     np.zeros(2, int), np.ones(2, np.float32), 1.0, 100)  # fmt: skip
-    StartResult(layer, index, "precursor", 10, runs).save(folder / "precursor.npz", folder / "precursor.json")
+    StartResult(layer, index, "precursor", 10, runs).save(
+        files(paths.START_RESULT, **where), files(paths.START_SUMMARY, **where)
+    )
 
 
 def test_compare_searches_names_the_maps_a_finer_search_recovers_or_improves(tmp_path):
@@ -115,7 +117,7 @@ def write_screen(results, best, seconds, guided=False, layer="conv3"):
     digits = np.zeros((len(best), 8, 9), np.uint8) if guided else np.zeros(0, np.uint8)
     indices = np.tile(np.arange(8), (len(best), 1))
     Screen(layer, 100, indices, scores, np.asarray(best) <= 0, seconds, digits).save(
-        results / "maps" / layer / "screen.npz"
+        paths.Results(results)(paths.SCREEN, layer=layer)
     )
 
 
@@ -125,7 +127,7 @@ def test_compare_searches_names_a_guided_search_and_reports_medians_and_seconds(
         write_precursor(default, index, loss, None)
         write_precursor(guided, index, loss + 1, None, grid=7)
     for index in range(3):  # the guided run's scorings say so
-        path = guided / f"maps/conv3/{index}/scoring.json"
+        path = paths.Results(guided)(paths.SCORING, layer="conv3", map=index)
         dataclasses.replace(Scoring.load(path), strategy="guided").save(path)
     write_screen(default, [1.0, 2.0, 3.0], 10.0)
     write_screen(guided, [1.5, 2.5, 3.5], 30.0, guided=True)

@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 import pytest
-from helpers import MAPS, ROOT, TINY, copy_of_the_workflow, edited_config, plan, run_copy, snakemake
+from helpers import MAPS, ROOT, TINY, copy_of_the_workflow, edited_config, plan, results_of, run_copy, snakemake
 
-from mnist_oip import backend, lineage
+from mnist_oip import backend, lineage, paths
 
 JOBS = ("prepare_dataset", "train_cnn", "score_precursor", "select_seeds", "optimize_oips", "plot_map", "summarize")
 DIGESTS = f"import json; from mnist_oip import lineage; print(json.dumps({{j: lineage.code_of(j) for j in {JOBS!r}}}))"
@@ -111,11 +111,10 @@ def test_a_code_edit_reruns_the_jobs_that_run_it_and_a_summary_says_when_maps_mi
     work = tmp_path / "work"
     done = run_copy(snakefile, work)
     assert done.returncode == 0, done.stderr[-3000:]
-    made = json.loads((work / f"results/maps/conv3/{MAPS[0]}/random.json").read_text())["made_by"]
-    assert made["code"] == lineage.code_of("optimize_oips") and made["cnn"] == lineage.file_digest(
-        work / "results/model/cnn.keras"
-    )
-    assert f"Made by {lineage.describe(made)}." in (work / "results/summary.md").read_text()
+    results = results_of(work)
+    made = json.loads(results(paths.START_SUMMARY, layer="conv3", map=MAPS[0], start="random").read_text())["made_by"]
+    assert made["code"] == lineage.code_of("optimize_oips") and made["cnn"] == lineage.file_digest(results(paths.CNN))
+    assert f"Made by {lineage.describe(made)}." in results(paths.SUMMARY_MARKDOWN).read_text()
     package = tmp_path / "copy/src/mnist_oip"
     edit(
         package / "ascent.py",
@@ -132,7 +131,7 @@ def test_a_code_edit_reruns_the_jobs_that_run_it_and_a_summary_says_when_maps_mi
     more = edited_config(tmp_path, {"maps": {"layer": "conv3", "indices": [*MAPS, 11]}})
     done = run_copy(snakefile, work, "--rerun-triggers", "mtime", configs=(more,))
     assert done.returncode == 0, done.stderr[-3000:]
-    summary = (work / "results/summary.md").read_text()
+    summary = results(paths.SUMMARY_MARKDOWN).read_text()
     assert "Mixed results" in summary and "conv3 random OIPs made with different code" in summary
     assert f"{', '.join(map(str, MAPS))}; " in summary.split("conv3 random OIPs made with different code: ")[1]
 
@@ -214,9 +213,9 @@ def test_every_definition_a_job_runs_is_in_its_code_digest(tiny_run, tmp_path):
 
     config = settings.load(settings.read_config(TINY, edited_config(tmp_path, {"robust": {"enabled": True,
                                                                                "parameterization": "bounded"}})))  # fmt: skip
-    run = tiny_run / "results"
-    folder = run / f"maps/conv3/{MAPS[0]}"
-    common = {"cnn": str(run / "model/cnn.keras"), "layer": "conv3", "map_index": MAPS[0], "ascent": config.ascent,
+    run, where = results_of(tiny_run), {"layer": "conv3", "map": MAPS[0]}
+    starts = [run(paths.START_RESULT, **where, start=start) for start in ("random", "precursor")]
+    common = {"cnn": str(run(paths.CNN)), "layer": "conv3", "map_index": MAPS[0], "ascent": config.ascent,
               "scale": config.input_scale}  # fmt: skip
     calls = {
         "score_precursor": lambda: jobs.score_precursor(**common, precursor=config.precursor,
@@ -226,14 +225,14 @@ def test_every_definition_a_job_runs_is_in_its_code_digest(tiny_run, tmp_path):
                                                   precursor=config.precursor, out_seeds=tmp_path / "seeds.npz"),
         "optimize_oips": lambda: jobs.optimize_oips(**common, start="precursor", oip=config.oip, robust=config.robust,
                                                     seeds=tmp_path / "seeds.npz", scoring=tmp_path / "scoring.json",
-                                                    arrays=run / "data/mnist.npz", info=run / "data/provenance.json",
+                                                    arrays=run(paths.ARRAYS), info=run(paths.PROVENANCE),
                                                     out_result=tmp_path / "p.npz", out_summary=tmp_path / "p.json"),
-        "measure_oips": lambda: jobs.measure_oips(**common, results=[folder / "random.npz", folder / "precursor.npz"],
-                                                  arrays=run / "data/mnist.npz", info=run / "data/provenance.json",
+        "measure_oips": lambda: jobs.measure_oips(**common, results=list(starts),
+                                                  arrays=run(paths.ARRAYS), info=run(paths.PROVENANCE),
                                                   out_faithfulness=tmp_path / "f.json"),
-        "plot_map": lambda: jobs.plot_map(results=[folder / "random.npz", folder / "precursor.npz"],
-                                          groups=folder / "uniqueness.json", figures=config.figures,
-                                          examples=run / "maps/conv3/examples.npz", out_png=tmp_path / "m.png"),
+        "plot_map": lambda: jobs.plot_map(results=list(starts),
+                                          groups=run(paths.UNIQUENESS, **where), figures=config.figures,
+                                          examples=run(paths.EXAMPLES, layer="conv3"), out_png=tmp_path / "m.png"),
     }  # fmt: skip
     for job, call in calls.items():
         missed = executed_definitions(call) - lineage.definitions_of(job)

@@ -26,7 +26,7 @@ def test_every_rules_log_is_found_again_with_its_wildcards(tmp_path):
 
 
 def test_a_finished_run_is_read_through_the_templates(tiny_run):
-    run = paths.Results(tiny_run / "results")
+    run = paths.Results(tiny_run / paths.RESULTS)
     assert run.maps() == [("conv3", index) for index in MAPS]
     for template in (paths.ARRAYS, paths.PROVENANCE, paths.CNN, paths.HISTORY, paths.TRAINING_FIGURE,
                      paths.SUMMARY_CSV, paths.SUMMARY_MARKDOWN, paths.SUMMARY_HTML, paths.REPORT_PAGE):  # fmt: skip
@@ -45,7 +45,7 @@ def test_a_finished_run_is_read_through_the_templates(tiny_run):
 
 
 def test_the_command_line_finds_a_finished_runs_files(tiny_run, tmp_path):
-    results = tiny_run / "results"
+    results = tiny_run / paths.RESULTS
     done = subprocess.run([sys.executable, "-m", "mnist_oip.cli", "compare-precursor", str(results), str(results),
                            "--out", str(tmp_path / "same.json")], capture_output=True, text=True, check=False,
                           timeout=300)  # fmt: skip

@@ -11,9 +11,25 @@ import time
 
 import pytest
 import yaml
-from helpers import MAPS, TINY, assert_same_results, command, plan, snakemake
+from helpers import MAPS, TINY, assert_same_results, command, plan, results_of, snakemake
 
-SCORED = "results/maps/conv3/{}/scoring.json"
+from mnist_oip import paths
+
+
+def scored(folder, index):
+    """The scoring record of map `index` in the run in `folder`: written once its scores are."""
+    return results_of(folder)(paths.SCORING, layer="conv3", map=index)
+
+
+def scoring_log(folder, index):
+    """The log of the scoring of map `index` in the run in `folder`."""
+    return folder / paths.log("score_precursor", "map").format(layer="conv3", map=index)
+
+
+def temporary_scores(folder):
+    """Temporary files of scores being written, left in the maps' folders of the run in `folder`."""
+    maps = paths.MAP.format(layer="*", map="*")
+    return list(results_of(folder).folder.glob(f"{maps}/.{paths.file_name(paths.SCORES)}.*"))
 
 
 def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path, monkeypatch):
@@ -21,17 +37,19 @@ def test_a_failed_map_does_not_stop_the_others_and_alone_reruns(tmp_path, monkey
     failed = snakemake(tmp_path, "--keep-going")
     monkeypatch.delenv("MNIST_OIP_FAIL_MAPS")
     assert failed.returncode != 0
-    log = (tmp_path / "results/logs/score_precursor/conv3/7.log").read_text()
+    log = scoring_log(tmp_path, 7).read_text()
     assert "map 7: fault injected through MNIST_OIP_FAIL_MAPS" in log
-    maps = tmp_path / "results/maps/conv3"
-    assert (maps / "3/figure.png").exists() and not (maps / "7/scores.npy").exists()
-    assert (maps / "7/random.npz").exists(), "the random baseline does not wait for the precursor"
-    done_before = (maps / "3/precursor.npz").stat().st_mtime_ns
+    run = results_of(tmp_path)
+    assert run(paths.MAP_FIGURE, layer="conv3", map=3).exists() and not run(paths.SCORES, layer="conv3", map=7).exists()
+    random_7 = run(paths.START_RESULT, layer="conv3", map=7, start="random")
+    assert random_7.exists(), "the random baseline does not wait for the precursor"
+    precursor_3 = run(paths.START_RESULT, layer="conv3", map=3, start="precursor")
+    done_before = precursor_3.stat().st_mtime_ns
     assert plan(tmp_path) == {"score_precursor": 1, "select_seeds": 1, "optimize_oips": 1, "compare_oips": 1,
                               "plot_map": 1, "measure_oips": 1, "summarize_layer": 1, "summarize": 1, "all": 1}  # fmt: skip
     assert snakemake(tmp_path).returncode == 0
-    assert (maps / "7/figure.png").exists() and (tmp_path / "results/summary.csv").exists()
-    assert (maps / "3/precursor.npz").stat().st_mtime_ns == done_before
+    assert run(paths.MAP_FIGURE, layer="conv3", map=7).exists() and run(paths.SUMMARY_CSV).exists()
+    assert precursor_3.stat().st_mtime_ns == done_before
 
 
 def slow_config(folder):
@@ -51,7 +69,7 @@ def wait_for(check, what, seconds=300):
 
 
 def scoring_started(folder, index):
-    log = folder / f"results/logs/score_precursor/conv3/{index}.log"
+    log = scoring_log(folder, index)
     return log.exists() and "image-steps" in log.read_text()
 
 
@@ -63,7 +81,7 @@ def interrupt_while_scoring(folder, config, deliver, env=None):
     state = {}
 
     def one_done_one_running():
-        done = [m for m in MAPS if (folder / SCORED.format(m)).exists()]
+        done = [m for m in MAPS if scored(folder, m).exists()]
         running = [m for m in MAPS if m not in done and scoring_started(folder, m)]
         state.update(done=done, running=running)
         return len(done) == 1 and len(running) == 1
@@ -89,14 +107,14 @@ def interrupt_while_scoring(folder, config, deliver, env=None):
 def test_an_interrupted_run_carries_on_with_the_same_command(tmp_path, name, deliver, redone):
     slow = slow_config(tmp_path)
     finished, interrupted = interrupt_while_scoring(tmp_path, slow, deliver)
-    kept = (tmp_path / SCORED.format(finished)).stat().st_mtime_ns
-    assert not list(tmp_path.rglob("results/**/.*.npy")), "an interrupted job left a temporary file"
+    kept = scored(tmp_path, finished).stat().st_mtime_ns
+    assert not list(tmp_path.rglob(f"{paths.RESULTS}/**/.*.npy")), "an interrupted job left a temporary file"
     counts = plan(tmp_path, configs=(slow,))
     assert counts.get("score_precursor", 0) == redone, f"{name}: the interrupted map scored again or kept"
     again = snakemake(tmp_path, configs=(slow,))
     assert again.returncode == 0, f"{name}: " + again.stderr[-3000:]
-    assert (tmp_path / SCORED.format(finished)).stat().st_mtime_ns == kept
-    assert (tmp_path / SCORED.format(interrupted)).exists() and (tmp_path / "results/summary.md").exists()
+    assert scored(tmp_path, finished).stat().st_mtime_ns == kept
+    assert scored(tmp_path, interrupted).exists() and results_of(tmp_path)(paths.SUMMARY_MARKDOWN).exists()
 
 
 def test_killed_between_a_jobs_two_outputs_redoes_that_job(tmp_path):
@@ -104,33 +122,32 @@ def test_killed_between_a_jobs_two_outputs_redoes_that_job(tmp_path):
     env = os.environ | {"MNIST_OIP_STALL_MAPS": ",".join(map(str, MAPS))}
     run = subprocess.Popen(command(tmp_path, configs=(slow,), cores=1), stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
-    scores = tmp_path / f"results/maps/conv3/{MAPS[0]}/scores.npy"
-    other = tmp_path / f"results/maps/conv3/{MAPS[1]}/scores.npy"
+    scores, other = (results_of(tmp_path)(paths.SCORES, layer="conv3", map=index) for index in MAPS[:2])
     try:
         wait_for(lambda: scores.exists() or other.exists(), "a scores file written")
     finally:
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()
-    written = scores if scores.exists() else other
-    assert not (written.parent / "scoring.json").exists(), "killed between scores.npy and scoring.json"
+    written = MAPS[0] if scores.exists() else MAPS[1]
+    assert not scored(tmp_path, written).exists(), "killed between scores.npy and scoring.json"
     assert snakemake(tmp_path, "--unlock", configs=(slow,)).returncode == 0
     assert plan(tmp_path, configs=(slow,))["score_precursor"] == len(MAPS), "the half-done job runs again"
     again = snakemake(tmp_path, configs=(slow,))
     assert again.returncode == 0, again.stderr[-3000:]
-    assert (written.parent / "scoring.json").exists()
+    assert scored(tmp_path, written).exists()
 
 
 def test_killed_run_leaves_no_finished_looking_output(tmp_path):
     slow = slow_config(tmp_path)
     finished, interrupted = interrupt_while_scoring(tmp_path, slow, lambda run: os.killpg(run.pid, signal.SIGKILL))
-    assert not (tmp_path / f"results/maps/conv3/{interrupted}/scores.npy").exists()
-    assert list(tmp_path.rglob("results/maps/**/.scores.npy.*")), "the killed job's temporary file is there..."
-    kept = (tmp_path / SCORED.format(finished)).stat().st_mtime_ns
+    assert not results_of(tmp_path)(paths.SCORES, layer="conv3", map=interrupted).exists()
+    assert temporary_scores(tmp_path), "the killed job's temporary file is there..."
+    kept = scored(tmp_path, finished).stat().st_mtime_ns
     assert snakemake(tmp_path, "--unlock", configs=(slow,)).returncode == 0
     assert plan(tmp_path, configs=(slow,))["score_precursor"] == 1
     assert snakemake(tmp_path, configs=(slow,)).returncode == 0
-    assert not list(tmp_path.rglob("results/maps/**/.scores.npy.*")), "...and the next run of that job removes it"
-    assert (tmp_path / SCORED.format(finished)).stat().st_mtime_ns == kept
+    assert not temporary_scores(tmp_path), "...and the next run of that job removes it"
+    assert scored(tmp_path, finished).stat().st_mtime_ns == kept
 
 
 def test_same_config_same_results(tiny_run, tmp_path):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, TINY, assert_same_results, command
+from helpers import ROOT, TINY, assert_same_results, command, files_of
 
-from mnist_oip import jobs
+from mnist_oip import jobs, paths
 
 CONF = Path("/etc/slurm")  # srun inside the jobs reads slurm.conf from here
 MARK = "# single-node test cluster written by mnist-oip's tests"
@@ -134,7 +134,8 @@ def test_tiny_workflow_through_the_slurm_profile_matches_a_local_run(cluster, ti
     assert done.stderr.count("has been submitted with SLURM jobid") == 6 + 1
     assert "gpu=1" in done.stderr  # the profile's GPU request reached the jobs that run the CNN
     assert_same_results(tiny_run, tmp_path)
-    assert (tmp_path / "results/summary.csv").read_text() == (tiny_run / "results/summary.csv").read_text()
+    here, there = files_of((tmp_path, tiny_run), paths.SUMMARY_CSV)
+    assert here.read_text() == there.read_text()
 
 
 def test_the_profile_packs_the_per_map_rules_and_gives_a_gpu_to_the_rules_that_run_the_cnn():
