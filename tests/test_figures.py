@@ -97,10 +97,12 @@ def test_colour_images_are_shown_in_colour():
     image[..., 0] = 1.0
     assert figures.display(image).shape == (4, 4, 3)
     assert figures.display(image[..., :1]).shape == (4, 4)
-    side_by_side = figures.mosaic([image, image * 0.5])
+    first, second = np.random.default_rng(2).normal(size=(2, 4, 4, 3))
+    side_by_side = figures.mosaic([first, second])
     assert side_by_side.ndim == 3, "colour kept"
-    np.testing.assert_array_equal(side_by_side[:, :4], figures.display(image))
-    np.testing.assert_array_equal(side_by_side[:, -4:], figures.display(image * 0.5))
+    np.testing.assert_array_equal(side_by_side[:, :4], figures.display(first))
+    np.testing.assert_array_equal(side_by_side[:, -4:], figures.display(second))
+    assert not np.array_equal(figures.display(first), figures.display(second)), "two images told apart"
     assert (side_by_side[:, 4:-4] == 1).all() and side_by_side.shape[1] > 8, "white between them"
 
 
@@ -146,7 +148,11 @@ def test_a_map_figure_of_wide_images_shows_every_image_with_its_own_caption():
 def test_a_gallery_of_two_maps_is_as_wide_as_two_maps(tmp_path):
     image = np.random.default_rng(1).normal(size=(28, 28, 1))
     two = [BestOip(0, image, 2.5, True, 3, 0.9), BestOip(5, image, 1.0, True, 1, 0.5)]
-    for columns in (16, 2):
-        figures.gallery("conv3", two, tmp_path / f"{columns}.png", contrast=False, columns=columns)
-    wide, narrow = (matplotlib.image.imread(tmp_path / f"{columns}.png") for columns in (16, 2))
-    assert wide.shape == narrow.shape, "two thumbnails, not a row of sixteen"
+    sixteen = [BestOip(index, image, 1.0, True, 1, 0.5) for index in range(16)]
+    for name, maps, columns in (("two_in_16", two, 16), ("two_in_2", two, 2), ("sixteen", sixteen, 16)):
+        figures.gallery("conv3", maps, tmp_path / f"{name}.png", contrast=False, columns=columns)
+    width = {
+        name: matplotlib.image.imread(tmp_path / f"{name}.png").shape[1]
+        for name in ("two_in_16", "two_in_2", "sixteen")
+    }
+    assert width["two_in_16"] == width["two_in_2"] < width["sixteen"], "two thumbnails, not a row of sixteen"

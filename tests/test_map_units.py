@@ -58,7 +58,7 @@ def test_bodies_built_one_after_another_stay_chains():
         first = body.layers[1]
         read = first.reads if isinstance(first, image_conv.ImageConv) else tuple(first.output.shape[1:3])
         assert read == {"conv2": None, "conv3": (26, 26)}[layer], [x.name for x in body.layers]
-        assert not any(x.name.endswith("_graph") for x in body.layers)
+        assert not map_units.runs_the_models_graph(body)
 
 
 def test_bad_layer_and_map_are_named(cnn):
@@ -120,8 +120,6 @@ def test_a_maps_activation_is_what_the_network_passes_on(layer, passed_on, befor
 
 def test_a_conv_without_bias_climbs(tmp_path):
     cnn = conv_bn_relu_cnn()
-    from mnist_oip import ascent
-
     climb = ascent.LayerAscent(cnn, "c1", 0.05)
     _, curve, final = climb.map(2).run(patterns.random_starts(3, [28, 7], seed=1), 5)
     assert curve.shape == (5, 3) and np.isfinite(final).all()
@@ -161,8 +159,6 @@ def test_a_map_sees_past_dropout_and_linear_layers_and_a_grouped_conv_splits_int
 
 
 def test_a_mixed_float16_model_climbs_in_float32():
-    from mnist_oip import ascent
-
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:

@@ -7,6 +7,19 @@ import pytest
 from mnist_oip import blog_cnn, model
 
 
+def test_the_graph_is_each_layers_calls_and_the_layers_whose_outputs_they_take():
+    inputs = keras.Input((8, 8, 1), name="image")
+    shared = keras.layers.Conv2D(1, 1, name="shared")
+    left, right = keras.layers.Conv2D(1, 3, name="left")(inputs), keras.layers.Conv2D(1, 3, name="right")(inputs)
+    summed = keras.layers.Add(name="sum")([shared(left), shared(right)])
+    functional = keras.Model(inputs, summed)
+    found = model.graph(functional)
+    assert found["shared"] == (2, ["left", "right"]) and found["sum"] == (1, ["shared", "shared"])
+    assert found["left"] == (1, ["image"])
+    chain = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 3, name="a"), keras.layers.ReLU(name="b")])
+    assert model.graph(chain) == {"a": (1, ["input"]), "b": (1, ["a"])}
+
+
 def test_wrong_model_files_are_named(tmp_path):
     garbage = tmp_path / "garbage.keras"
     garbage.write_bytes(b"not a model")

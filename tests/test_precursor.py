@@ -122,19 +122,21 @@ def test_a_map_that_no_pattern_activates_is_screened_and_climbed_by_its_pre_acti
 def test_scoring_after_the_screen_drops_only_patterns_that_can_never_rise(layer, climb, all_patterns, tmp_path):
     screening = dataclasses.replace(SETTINGS, strategy="halving", halving_steps=(0,), halving_keep=0.5)
     assert precursor.rounds(81, screening) == [(81, 0), (41, 6)]
-    assert precursor.image_steps(81, screening) == 41 * 6
     start, (_, _, full) = climb.losses(all_patterns), climb.run(all_patterns, 6)
     dead = start == 0
     assert dead.any() and (~dead).sum() <= 41, "the map must leave some patterns at 0, and at most 41 (round 2) active"
     np.testing.assert_array_equal(full[dead], 0)  # a map at 0 everywhere has no gradient to climb
     survivors = precursor.screen_patterns(layer, screening, 81).survivors(climb.index)
-    done = precursor.score_patterns(climb, screening, 20, tmp_path / "scores.npy", survivors)
+    counted = Counted(climb)
+    done = precursor.score_patterns(counted, screening, 20, tmp_path / "scores.npy", survivors)
     scores = np.load(tmp_path / "scores.npy")
     finalists = np.flatnonzero(np.isfinite(scores))
     np.testing.assert_array_equal(finalists, survivors)
     assert set(np.flatnonzero(~dead)) <= set(finalists)
     np.testing.assert_allclose(scores[finalists], full[finalists], rtol=1e-5, atol=1e-6)
-    assert (done.image_steps, done.objective) == (41 * 6, "activation")
+    # The screen is a forward pass: no step; the 41 it passes on climb 6 steps.
+    assert done.image_steps == counted.image_steps == precursor.image_steps(81, screening) == 246
+    assert done.objective == "activation"
     with pytest.raises(ValueError, match="screen"):
         precursor.score_patterns(climb, screening, 20, tmp_path / "unscreened.npy")
 
@@ -150,9 +152,11 @@ def test_distinct_scoring_scores_each_image_once_and_as_every_pattern_would(clim
     every = tmp_path / "every.npy"
     precursor.score_patterns(climb, SETTINGS, 16, every)
     distinct = dataclasses.replace(SETTINGS, distinct=True)
-    done = precursor.score_patterns(climb, distinct, 16, tmp_path / "distinct.npy")
+    counted = Counted(climb)
+    done = precursor.score_patterns(counted, distinct, 16, tmp_path / "distinct.npy")
     scores, all_scores = np.load(tmp_path / "distinct.npy"), np.load(every)
     kept = np.concatenate(list(patterns.distinct_indices(81, 2, SETTINGS.levels, 81)))
     np.testing.assert_array_equal(np.flatnonzero(np.isfinite(scores)), kept)
     np.testing.assert_allclose(scores[kept], all_scores[kept], rtol=1e-5, atol=1e-6)
-    assert done.image_steps == 51 * SETTINGS.steps and done.distinct
+    assert len(kept) == 51 and done.distinct  # of the 81 patterns, 51 distinct images once standardized
+    assert done.image_steps == counted.image_steps == 51 * 6

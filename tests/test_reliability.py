@@ -98,7 +98,7 @@ def interrupt_while_scoring(folder, config, deliver, env=None):
 
 @pytest.mark.parametrize(
     "name, deliver, redone",
-    [  # SIGINT has the running job redone; SIGTERM keeps what it finished
+    [  # SIGINT has the running job redone; SIGTERM lets it finish and keeps it (Snakemake 9's handling of each)
         ("Ctrl-C in the terminal", lambda run: os.killpg(run.pid, signal.SIGINT), 1),
         ("SIGINT to Snakemake", lambda run: run.send_signal(signal.SIGINT), 1),
         ("SIGTERM to Snakemake", lambda run: run.send_signal(signal.SIGTERM), 0),

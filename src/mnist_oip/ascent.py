@@ -17,7 +17,6 @@ not a constant in it: every map of a layer shares one compilation. `LayerAscent.
 alone, for every map of the layer at once: the precursor's screen.
 """
 
-import contextlib
 import dataclasses
 
 import keras
@@ -181,10 +180,7 @@ class LayerAscent:
         parts = _objective(features, self.unit, style, self.input_shape)
         self._run, self._losses, self._run_function = loop(*parts, float(step_size))
         self._screen = screen(features, self.unit, self.input_shape)
-        # TensorFlow crashed (a segmentation fault) when jobs in two threads traced functions through the model's
-        # own graph (a residual block, say) at once: there, one call at a time.
-        graph = backend == "tensorflow" and map_units.runs_the_models_graph(body)
-        self.one_at_a_time = map_units.graph_lock(cnn) if graph else contextlib.nullcontext()
+        self.one_at_a_time = map_units.body_lock(cnn, body)  # a residual block, say, on TensorFlow
 
     @property
     def maps(self):

@@ -11,7 +11,7 @@ class ImageConv(keras.layers.Layer):
     which CPUs run far below their speed (the blog CNN's conv1: 13 GFLOP/s, as long as the 11 times larger
     conv2); here it is one matrix product of the upstream gradient with the kernel, its taps then added back
     in place. `reads`: the (rows, columns) at the image's top left that it reads, where the layers after it
-    use no more (`layer_body`); the others get a zero gradient, padded in with the taps. Only the ascent uses
+    use no more (`map_units.layer_body`); the others get a zero gradient, padded in with the taps. Only the ascent uses
     it: its weights are fixed."""
 
     def __init__(self, conv, reads=None):

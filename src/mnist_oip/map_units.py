@@ -1,5 +1,7 @@
 """A layer's maps as the ascent climbs them: the model's body up to the layer (`layer_body`) and what its maps
-pass on (a Conv2D's `MapUnit`, another layer's `ChannelUnit`), and each image's mean activation of every map."""
+pass on (a Conv2D's `MapUnit`, another layer's `ChannelUnit`), and each image's mean activation of every map.
+Which layers have maps, and the model's graph, are `model`'s (`model.map_layers`, `model.graph`); a layer or
+map that does not fit raises `model.ModelError`."""
 
 import contextlib
 import dataclasses
@@ -193,8 +195,7 @@ def map_activations(model, layer_name, batch_size=256):
     """images -> each image's mean activation of every map of the layer `layer_name` (as its unit passes it
     on), (images, maps) float32, in batches of `batch_size`; built here, run by the caller."""
     unit, body = map_unit(model, layer_name), layer_body(model, layer_name)
-    through_graph = keras.backend.backend() == "tensorflow" and runs_the_models_graph(body)
-    one_at_a_time = graph_lock(model) if through_graph else contextlib.nullcontext()
+    one_at_a_time = body_lock(model, body)
 
     def means(batch):
         with one_at_a_time:
@@ -215,6 +216,14 @@ def runs_the_models_graph(body):
 _GRAPH_LOCKS = weakref.WeakKeyDictionary()  # model -> the lock its graph's bodies run under on TensorFlow
 
 _GRAPH_LOCKS_LOCK = threading.Lock()
+
+
+def body_lock(model, body):
+    """What a body (`layer_body`) of `model` runs under: one call at a time (`graph_lock`) where it runs the
+    model's own graph on TensorFlow, else nothing."""
+    if keras.backend.backend() == "tensorflow" and runs_the_models_graph(body):
+        return graph_lock(model)
+    return contextlib.nullcontext()
 
 
 def graph_lock(model):
