@@ -217,6 +217,9 @@ def test_every_definition_a_job_runs_is_in_its_code_digest(tiny_run, tmp_path):
     starts = [run(paths.START_RESULT, **where, start=start) for start in ("random", "precursor")]
     common = {"cnn": str(run(paths.CNN)), "layer": "conv3", "map_index": MAPS[0], "ascent": config.ascent,
               "scale": config.input_scale}  # fmt: skip
+    # Every path is found before tracing starts, so that only the jobs' own code is traced.
+    arrays, info = run(paths.ARRAYS), run(paths.PROVENANCE)
+    groups, examples = run(paths.UNIQUENESS, **where), run(paths.EXAMPLES, layer="conv3")
     calls = {
         "score_precursor": lambda: jobs.score_precursor(**common, precursor=config.precursor,
                                                         out_scores=tmp_path / "scores.npy",
@@ -225,14 +228,14 @@ def test_every_definition_a_job_runs_is_in_its_code_digest(tiny_run, tmp_path):
                                                   precursor=config.precursor, out_seeds=tmp_path / "seeds.npz"),
         "optimize_oips": lambda: jobs.optimize_oips(**common, start="precursor", oip=config.oip, robust=config.robust,
                                                     seeds=tmp_path / "seeds.npz", scoring=tmp_path / "scoring.json",
-                                                    arrays=run(paths.ARRAYS), info=run(paths.PROVENANCE),
+                                                    arrays=arrays, info=info,
                                                     out_result=tmp_path / "p.npz", out_summary=tmp_path / "p.json"),
         "measure_oips": lambda: jobs.measure_oips(**common, results=list(starts),
-                                                  arrays=run(paths.ARRAYS), info=run(paths.PROVENANCE),
+                                                  arrays=arrays, info=info,
                                                   out_faithfulness=tmp_path / "f.json"),
         "plot_map": lambda: jobs.plot_map(results=list(starts),
-                                          groups=run(paths.UNIQUENESS, **where), figures=config.figures,
-                                          examples=run(paths.EXAMPLES, layer="conv3"), out_png=tmp_path / "m.png"),
+                                          groups=groups, figures=config.figures,
+                                          examples=examples, out_png=tmp_path / "m.png"),
     }  # fmt: skip
     for job, call in calls.items():
         missed = executed_definitions(call) - lineage.definitions_of(job)
