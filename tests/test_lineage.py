@@ -169,7 +169,7 @@ def test_another_backend_or_thread_count_reruns_from_the_training_on(tiny_run, c
 
 
 def test_an_own_models_layer_classes_edited_rerun_the_jobs_that_run_the_cnn(tmp_path):
-    from test_settings import custom_layer_model
+    from models import custom_layer_model  # imports Keras, which the other tests here need not
 
     custom_layer_model(tmp_path)
     config = edited_config(tmp_path, {"model": {"path": "own.keras", "custom_objects": ["layers.py"],

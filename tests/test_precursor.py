@@ -57,7 +57,7 @@ def test_halving_takes_the_survivors_on_to_the_full_steps(climb, all_patterns, t
     counted = Counted(climb)
     done = precursor.score_patterns(counted, halving, 20, tmp_path / "halving.npy")
     # Each round goes on from the last one's images: 81 patterns 1 step, 21 of them 1 more, 6 of those 4 more.
-    assert done.image_steps == counted.image_steps == precursor.image_steps(81, halving) == 126
+    assert done.image_steps == counted.image_steps == 126
     full, halved = np.load(tmp_path / "full.npy"), np.load(tmp_path / "halving.npy")
     finalists = np.flatnonzero(np.isfinite(halved))
     assert len(finalists) == 6
@@ -74,7 +74,7 @@ def test_a_round_with_fewer_steps_than_the_last_starts_again_from_the_patterns(c
     counted = Counted(climb)
     done = precursor.score_patterns(counted, backwards, 20, tmp_path / "scores.npy")
     # 81 patterns 4 steps; 41 of them again from the patterns, 2 steps; 21 of those 1 step more.
-    assert done.image_steps == counted.image_steps == precursor.image_steps(81, backwards) == 427
+    assert done.image_steps == counted.image_steps == 427
     scores = np.load(tmp_path / "scores.npy")
     finalists = np.flatnonzero(np.isfinite(scores))
     np.testing.assert_allclose(scores[finalists], climb.run(all_patterns, 3)[2][finalists], rtol=1e-5, atol=1e-6)
@@ -135,7 +135,7 @@ def test_scoring_after_the_screen_drops_only_patterns_that_can_never_rise(layer,
     assert set(np.flatnonzero(~dead)) <= set(finalists)
     np.testing.assert_allclose(scores[finalists], full[finalists], rtol=1e-5, atol=1e-6)
     # The screen is a forward pass: no step; the 41 it passes on climb 6 steps.
-    assert done.image_steps == counted.image_steps == precursor.image_steps(81, screening) == 246
+    assert done.image_steps == counted.image_steps == 246
     assert done.objective == "activation"
     with pytest.raises(ValueError, match="screen"):
         precursor.score_patterns(climb, screening, 20, tmp_path / "unscreened.npy")

@@ -98,10 +98,16 @@ def interrupt_while_scoring(folder, config, deliver, env=None):
 
 
 def marked_incomplete(folder):
-    """The outputs that Snakemake recorded as started and not finished in `folder` (`.snakemake/incomplete`
-    holds one file per output, named by its path in URL-safe base64)."""
-    records = (folder / ".snakemake" / "incomplete").glob("*")
-    return {folder / base64.urlsafe_b64decode(record.name).decode() for record in records if record.is_file()}
+    """The outputs that Snakemake recorded as started and not finished in `folder`: Snakemake 9 keeps a file
+    per output in `.snakemake/incomplete`, named by its path in URL-safe base64 (cut into "@" folders where
+    long), beside a "migration_underway" marker of its own."""
+    records = folder / ".snakemake" / "incomplete"
+    found = set()
+    for record in records.rglob("*"):
+        if record.is_file() and record.name != "migration_underway":
+            name = "".join(part.removeprefix("@") for part in record.relative_to(records).parts)
+            found.add(folder / base64.urlsafe_b64decode(name).decode())
+    return found
 
 
 @pytest.mark.parametrize(

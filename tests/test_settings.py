@@ -320,38 +320,12 @@ def test_params_read_only_what_the_data_source_reads():
     assert keras_data.params() == {"source": "keras", "path": "mnist.npz"}, "one spelling, no embedded-only keys"
 
 
-CUSTOM_LAYER = """
-import keras
-
-
-@keras.saving.register_keras_serializable(package="mine")
-class Doubled(keras.layers.Layer):
-    def call(self, x):
-        return 2.0 * x
-"""
-
-
-def custom_layer_model(folder):
-    """A small CNN with a layer class of its own, defined in `folder`/layers.py, saved as `folder`/own.keras."""
-    import importlib.util
-
-    import keras
-
-    (folder / "layers.py").write_text(CUSTOM_LAYER)
-    spec = importlib.util.spec_from_file_location("custom_test_layers", folder / "layers.py")
-    layers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(layers)
-    cnn = keras.Sequential([keras.Input((28, 28, 1)), layers.Doubled(name="doubled"),
-                            keras.layers.Conv2D(4, 3, activation="relu", name="conv"), keras.layers.Flatten(),
-                            keras.layers.Dense(2, name="head")])  # fmt: skip
-    cnn.save(folder / "own.keras")
-    return folder / "own.keras"
-
-
 def test_a_model_with_its_own_layer_class_needs_the_file_that_defines_it(tmp_path):
     import json
     import subprocess
     import sys
+
+    from models import custom_layer_model  # imports Keras, which the other tests here need not
 
     config = edited("model.path", str(custom_layer_model(tmp_path)))
     config["maps"] = {"layer": "conv", "indices": [0, 1]}

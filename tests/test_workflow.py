@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 from helpers import MAP_ARRAYS, MAPS, TINY, assert_same_results, edited_config, files_of, plan, results_of, snakemake
+from models import residual_model
 
 from mnist_oip import data, faithfulness, paths, patterns, selection, settings, storage, strategies
 from mnist_oip.results import (
@@ -506,7 +507,6 @@ def test_an_own_model_whose_layer_is_not_a_convolution_stops_before_any_job(tmp_
 
 
 def test_a_residual_blocks_layers_end_to_end(tmp_path):
-    from test_map_units import residual_model
 
     cnn = residual_model()
     cnn.save(tmp_path / "residual.keras")
