@@ -227,8 +227,8 @@ def body_lock(model, body):
 
 
 def graph_lock(model):
-    """The lock under which the bodies that run `model`'s own graph run, one call at a time: TensorFlow crashed
-    (a segmentation fault) when two threads traced functions through such a graph at once."""
+    """The lock under which the bodies that run `model`'s own graph run, one call at a time: TensorFlow can
+    crash (a segmentation fault) when two threads trace functions through such a graph at once."""
     with _GRAPH_LOCKS_LOCK:
         return _GRAPH_LOCKS.setdefault(model, threading.Lock())
 
