@@ -507,7 +507,6 @@ def test_an_own_model_whose_layer_is_not_a_convolution_stops_before_any_job(tmp_
 
 
 def test_a_residual_blocks_layers_end_to_end(tmp_path):
-
     cnn = residual_model()
     cnn.save(tmp_path / "residual.keras")
     config = edited_config(tmp_path, {"model": {"path": "residual.keras", "input_scale": {"mean": [0], "std": [1]}},
